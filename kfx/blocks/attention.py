@@ -1,0 +1,47 @@
+"""Channel attention: squeeze-and-excitation (Hu et al., 2018)."""
+
+from __future__ import annotations
+
+import keras
+
+from kfx.blocks import _common as c
+
+
+def check_se_ratio(block: str, ratio) -> None:
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1:
+        c.fail(block, "ratio" if block == "squeeze_excite" else "se_ratio", ratio, "a float in (0, 1]")
+
+
+def squeeze_excite(x, ratio: float = 0.25, name: str | None = None):
+    """Squeeze-and-excitation: rescale each channel by a gate learned from global context.
+
+    Global average pooling (kept as a 1x1 map), a 1x1 convolution down to
+    ``max(1, round(channels * ratio))`` channels with ReLU, a 1x1 convolution back to
+    `channels` with a sigmoid, and a multiplication with `x`. Core Keras layers only, so
+    a model using it loads without kfx; both data formats work.
+
+    Args:
+        x: Keras tensor of rank 3, 4 or 5 with a known channel count.
+        ratio: bottleneck width as a fraction of the channels, in (0, 1].
+        name: prefix of the layers' names; a fresh unique prefix when None.
+
+    Returns:
+        Keras tensor of the shape of `x`.
+
+    Example:
+        >>> import keras, kfx
+        >>> x = keras.Input((8, 8, 32))
+        >>> tuple(kfx.blocks.squeeze_excite(x, 0.25, name="se").shape)
+        (None, 8, 8, 32)
+    """
+    block = "squeeze_excite"
+    name = c.block_name(name, block)
+    rank = c.spatial_rank(x, block)
+    check_se_ratio(block, ratio)
+    channels = c.channels(x, block)
+    hidden = max(1, round(channels * ratio))
+    conv = c.pick(c.CONV, rank)
+    s = c.pick(c.GLOBAL_AVG_POOL, rank)(keepdims=True, name=name + "_squeeze")(x)
+    s = conv(hidden, 1, activation="relu", name=name + "_reduce")(s)
+    s = conv(channels, 1, activation="sigmoid", name=name + "_expand")(s)
+    return keras.layers.Multiply(name=name + "_excite")([x, s])

@@ -1,0 +1,113 @@
+"""Convolution blocks: conv + norm + activation, and depthwise-separable convolution."""
+
+from __future__ import annotations
+
+import keras
+
+from kfx.blocks import _common as c
+
+
+def _check_conv_args(block: str, filters, kernel_size, strides, activation) -> None:
+    c.check_positive_int(block, "filters", filters)
+    c.check_positive_int(block, "kernel_size", kernel_size)
+    c.check_positive_int(block, "strides", strides)
+    c.check_activation(block, activation)
+
+
+def conv_bn_act(
+    x,
+    filters: int,
+    kernel_size: int = 3,
+    strides: int = 1,
+    activation="relu",
+    norm: str | None = "batch",
+    name: str | None = None,
+):
+    """Convolution, then normalization, then activation: the triple every CNN repeats.
+
+    The convolution is 1D, 2D or 3D by the rank of `x` (3, 4 or 5) and follows
+    `keras.config.image_data_format()`. It has no bias when a norm follows it.
+
+    Args:
+        x: Keras tensor of rank 3, 4 or 5.
+        filters: output channels.
+        kernel_size: square/cubic kernel size.
+        strides: stride on every spatial axis.
+        activation: a keras activation name, a callable or None.
+        norm: "batch", "layer" or None.
+        name: prefix of the layers' names (``name + "_conv"``, ``"_bn"``, ``"_act"``);
+            a fresh unique prefix when None.
+
+    Returns:
+        Keras tensor with `filters` channels.
+
+    Example:
+        >>> import keras, kfx
+        >>> x = keras.Input((32, 32, 3))
+        >>> y = kfx.blocks.conv_bn_act(x, 16, strides=2, name="stem")
+        >>> tuple(y.shape)
+        (None, 16, 16, 16)
+    """
+    block = "conv_bn_act"
+    name = c.block_name(name, block)
+    rank = c.spatial_rank(x, block)
+    _check_conv_args(block, filters, kernel_size, strides, activation)
+    c.check_choice(block, "norm", norm, c.NORMS)
+    x = c.pick(c.CONV, rank)(
+        filters, kernel_size, strides=strides, padding="same", use_bias=norm is None,
+        name=name + "_conv",
+    )(x)
+    x = c.apply_norm(x, norm, name + "_bn")
+    return c.apply_activation(x, activation, name + "_act")
+
+
+def _separable_conv(x, filters: int, kernel_size: int, strides: int, rank: int, name: str):
+    """SeparableConv1D/2D; for 3D (which Keras lacks) a grouped depthwise Conv3D + 1x1 Conv3D."""
+    if rank < 3:
+        layer = (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)[rank - 1]
+        return layer(
+            filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name
+        )(x)
+    channels = c.channels(x, "separable")
+    x = keras.layers.Conv3D(
+        channels, kernel_size, strides=strides, padding="same", groups=channels,
+        use_bias=False, name=name + "_depthwise",
+    )(x)
+    return keras.layers.Conv3D(filters, 1, use_bias=False, name=name + "_pointwise")(x)
+
+
+def separable(
+    x,
+    filters: int,
+    *,
+    kernel_size: int = 3,
+    strides: int = 1,
+    activation="relu",
+    name: str | None = None,
+):
+    """Depthwise-separable convolution, batch norm and activation.
+
+    Args:
+        x: Keras tensor of rank 3, 4 or 5.
+        filters: output channels.
+        kernel_size: depthwise kernel size.
+        strides: stride on every spatial axis.
+        activation: a keras activation name, a callable or None.
+        name: prefix of the layers' names; a fresh unique prefix when None.
+
+    Returns:
+        Keras tensor with `filters` channels.
+
+    Example:
+        >>> import keras, kfx
+        >>> x = keras.Input((32, 32, 8))
+        >>> tuple(kfx.blocks.separable(x, 16, strides=2).shape)
+        (None, 16, 16, 16)
+    """
+    block = "separable"
+    name = c.block_name(name, block)
+    rank = c.spatial_rank(x, block)
+    _check_conv_args(block, filters, kernel_size, strides, activation)
+    x = _separable_conv(x, filters, kernel_size, strides, rank, name + "_sepconv")
+    x = c.apply_norm(x, "batch", name + "_bn")
+    return c.apply_activation(x, activation, name + "_act")

@@ -1,0 +1,157 @@
+"""Residual blocks (He et al., 2016): basic, bottleneck and pre-activation, and a dense one."""
+
+from __future__ import annotations
+
+import keras
+
+from kfx.blocks import _common as c
+from kfx.blocks.attention import check_se_ratio, squeeze_excite
+from kfx.blocks.conv import conv_bn_act
+
+KINDS = ("basic", "bottleneck", "preact")
+
+#: Output channels of a bottleneck block per unit of `filters` (ResNet paper, table 1).
+BOTTLENECK_EXPANSION = 4
+
+
+def _output_channels(kind: str, filters: int) -> int:
+    return BOTTLENECK_EXPANSION * filters if kind == "bottleneck" else filters
+
+
+def _branch(x, kind, filters, kernel_size, strides, activation, name):
+    """The residual branch, ending without activation. Layer names follow keras.applications."""
+    if kind == "basic":
+        y = conv_bn_act(x, filters, kernel_size, strides, activation, name=name + "_1")
+        return conv_bn_act(y, filters, kernel_size, 1, None, name=name + "_2")
+    if kind == "bottleneck":
+        # The stride sits on the first 1x1 convolution, as in keras.applications.ResNet50.
+        y = conv_bn_act(x, filters, 1, strides, activation, name=name + "_1")
+        y = conv_bn_act(y, filters, kernel_size, 1, activation, name=name + "_2")
+        return conv_bn_act(y, _output_channels(kind, filters), 1, 1, None, name=name + "_3")
+    # preact: x is already normalized and activated; BN-act sits inside, none at the end.
+    y = conv_bn_act(x, filters, kernel_size, strides, activation, name=name + "_1")
+    return conv_bn_act(y, filters, kernel_size, 1, None, norm=None, name=name + "_2")
+
+
+def residual(
+    x,
+    filters: int,
+    *,
+    kernel_size: int = 3,
+    strides: int = 1,
+    kind: str = "basic",
+    activation="relu",
+    se_ratio: float | None = None,
+    drop_path: float = 0.0,
+    name: str | None = None,
+):
+    """A residual block: ``out = act(shortcut(x) + branch(x))``.
+
+    The shortcut is the identity when the branch keeps the shape (``strides == 1`` and the
+    same channel count), and a projection (1x1 convolution with stride, then batch norm)
+    otherwise. 1D, 2D or 3D by the rank of `x`, in either data format.
+
+    Kinds:
+        * ``"basic"``: two KxK convolutions (ResNet-18/34); output has `filters` channels.
+        * ``"bottleneck"``: 1x1, KxK, 1x1 (ResNet-50/101); `filters` is the inner width and
+          the output has ``4 * filters`` channels.
+        * ``"preact"``: pre-activation (He et al., 2016b): BN-act before each convolution,
+          no activation after the addition; output has `filters` channels.
+
+    Args:
+        x: Keras tensor of rank 3, 4 or 5.
+        filters: branch width (see kinds).
+        kernel_size: size of the KxK convolutions.
+        strides: stride of the block (2 halves each spatial size).
+        kind: "basic", "bottleneck" or "preact".
+        activation: a keras activation name, a callable or None.
+        se_ratio: if set, squeeze-and-excitation with this ratio on the branch.
+        drop_path: stochastic-depth rate on the branch (whole samples dropped in training).
+        name: prefix of the layers' names; a fresh unique prefix when None.
+
+    Returns:
+        Keras tensor.
+
+    Example:
+        >>> import keras, kfx
+        >>> x = keras.Input((32, 32, 64))
+        >>> y = kfx.blocks.residual(x, 64, kind="bottleneck", strides=2, name="res")
+        >>> tuple(y.shape)
+        (None, 16, 16, 256)
+    """
+    block = "residual"
+    name = c.block_name(name, block)
+    c.spatial_rank(x, block)
+    c.check_choice(block, "kind", kind, KINDS)
+    c.check_positive_int(block, "filters", filters)
+    c.check_positive_int(block, "kernel_size", kernel_size)
+    c.check_positive_int(block, "strides", strides)
+    c.check_activation(block, activation)
+    c.check_rate(block, "drop_path", drop_path)
+    if se_ratio is not None:
+        check_se_ratio(block, se_ratio)
+
+    out_channels = _output_channels(kind, filters)
+    identity = strides == 1 and c.channels(x, block) == out_channels
+    if kind == "preact":
+        x = c.apply_activation(c.apply_norm(x, "batch", name + "_preact_bn"), activation, name + "_preact_act")
+        shortcut = x if identity else conv_bn_act(x, out_channels, 1, strides, None, None, name + "_0")
+    else:
+        shortcut = x if identity else conv_bn_act(x, out_channels, 1, strides, None, name=name + "_0")
+
+    y = _branch(x, kind, filters, kernel_size, strides, activation, name)
+    if se_ratio is not None:
+        y = squeeze_excite(y, se_ratio, name=name + "_se")
+    y = c.drop_path(y, drop_path, name + "_drop_path")
+    y = keras.layers.Add(name=name + "_add")([shortcut, y])
+    return y if kind == "preact" else c.apply_activation(y, activation, name + "_out")
+
+
+def dense_residual(
+    x,
+    units: int,
+    *,
+    activation="relu",
+    dropout: float = 0.0,
+    norm: str | None = "layer",
+    name: str | None = None,
+):
+    """A pre-norm residual block on feature vectors: ``x + Dense(drop(act(Dense(norm(x)))))``.
+
+    The shortcut is the identity when `x` has `units` features and a Dense projection
+    otherwise. Works on any tensor of rank >= 2 (features on the last axis).
+
+    Args:
+        x: Keras tensor of rank >= 2.
+        units: width of the block and of its output.
+        activation: a keras activation name, a callable or None.
+        dropout: dropout rate after the activation.
+        norm: "layer", "batch" or None.
+        name: prefix of the layers' names; a fresh unique prefix when None.
+
+    Returns:
+        Keras tensor with `units` features on the last axis.
+
+    Example:
+        >>> import keras, kfx
+        >>> x = keras.Input((20,))
+        >>> tuple(kfx.blocks.dense_residual(x, 32).shape)
+        (None, 32)
+    """
+    block = "dense_residual"
+    name = c.block_name(name, block)
+    if len(x.shape) < 2:
+        c.fail(block, "x", f"a tensor of rank {len(x.shape)}", "a tensor of rank >= 2 (batch, ..., features)")
+    c.check_positive_int(block, "units", units)
+    c.check_activation(block, activation)
+    c.check_rate(block, "dropout", dropout)
+    c.check_choice(block, "norm", norm, c.NORMS)
+
+    shortcut = x if x.shape[-1] == units else keras.layers.Dense(units, name=name + "_proj")(x)
+    y = c.apply_norm(x, norm, name + "_norm", axis=-1)
+    y = keras.layers.Dense(units, name=name + "_dense1")(y)
+    y = c.apply_activation(y, activation, name + "_act")
+    if dropout:
+        y = keras.layers.Dropout(dropout, name=name + "_dropout")(y)
+    y = keras.layers.Dense(units, name=name + "_dense2")(y)
+    return keras.layers.Add(name=name + "_add")([shortcut, y])

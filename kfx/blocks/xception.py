@@ -1,0 +1,49 @@
+"""Xception block (Chollet, 2017): separable convolutions with a residual connection."""
+
+from __future__ import annotations
+
+import keras
+
+from kfx.blocks import _common as c
+from kfx.blocks.conv import conv_bn_act, separable
+
+
+def xception(x, filters: int, *, strides: int = 2, repeats: int = 2, name: str | None = None):
+    """``repeats`` x (ReLU, separable conv, BN), a max pool when strided, plus a shortcut.
+
+    This is the entry/middle-flow block of Xception: with ``strides=2`` the main path ends in
+    a 3x3 max pool with stride 2 and the shortcut is a strided 1x1 projection; with
+    ``strides=1`` and unchanged channels the shortcut is the identity.
+
+    Args:
+        x: Keras tensor of rank 3, 4 or 5.
+        filters: output channels.
+        strides: downsampling factor of the block.
+        repeats: number of separable convolutions.
+        name: prefix of the layers' names; a fresh unique prefix when None.
+
+    Returns:
+        Keras tensor with `filters` channels.
+
+    Example:
+        >>> import keras, kfx
+        >>> x = keras.Input((32, 32, 64))
+        >>> tuple(kfx.blocks.xception(x, 128, name="entry2").shape)
+        (None, 16, 16, 128)
+    """
+    block = "xception"
+    name = c.block_name(name, block)
+    rank = c.spatial_rank(x, block)
+    c.check_positive_int(block, "filters", filters)
+    c.check_positive_int(block, "strides", strides)
+    c.check_positive_int(block, "repeats", repeats)
+
+    identity = strides == 1 and c.channels(x, block) == filters
+    shortcut = x if identity else conv_bn_act(x, filters, 1, strides, None, name=name + "_proj")
+    y = x
+    for i in range(1, repeats + 1):
+        y = keras.layers.Activation("relu", name=f"{name}_{i}_relu")(y)
+        y = separable(y, filters, activation=None, name=f"{name}_{i}")
+    if strides > 1:
+        y = c.pick(c.MAX_POOL, rank)(3, strides=strides, padding="same", name=name + "_pool")(y)
+    return keras.layers.Add(name=name + "_add")([shortcut, y])

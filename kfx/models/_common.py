@@ -1,0 +1,48 @@
+"""What every network builder shares: input validation, the classifier head, the model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+
+from kfx.blocks import _common as c
+
+
+def network_input(input_shape: Sequence[int], builder: str):
+    """A ``keras.Input`` for an image-like shape of 1, 2 or 3 spatial axes plus channels."""
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
+    if shape is None or not 2 <= len(shape) <= 4 or not all(
+        d is None or (isinstance(d, int) and d > 0) for d in shape
+    ):
+        c.fail(
+            builder,
+            "input_shape",
+            input_shape,
+            "a tuple of 2, 3 or 4 positive ints (spatial axes and channels, no batch axis)",
+        )
+    return keras.Input(shape)
+
+
+def check_stages(builder: str, **sequences) -> int:
+    """All stage sequences are non-empty, of positive ints and of one length; return it."""
+    lengths = set()
+    for arg, values in sequences.items():
+        if not isinstance(values, (tuple, list)) or not values:
+            c.fail(builder, arg, values, "a non-empty tuple of positive ints")
+        for value in values:
+            c.check_positive_int(builder, arg, value)
+        lengths.add(len(values))
+    if len(lengths) > 1:
+        c.fail(builder, "/".join(sequences), sequences, "sequences of the same length")
+    return lengths.pop()
+
+
+def finish(inputs, x, num_classes: int, include_top: bool, name: str, builder: str):
+    """Global average pool and a softmax classifier (when `include_top`), as keras.applications."""
+    if include_top:
+        c.check_positive_int(builder, "num_classes", num_classes)
+        rank = len(x.shape) - 2
+        x = c.pick(c.GLOBAL_AVG_POOL, rank)(name="avg_pool")(x)
+        x = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, x, name=name)

@@ -1,0 +1,67 @@
+"""A small Inception network (GoogLeNet-style) for examples and searches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kfx.blocks import _common as c
+from kfx.blocks.conv import conv_bn_act
+from kfx.blocks.inception import inception
+from kfx.models._common import check_stages, finish, network_input
+
+
+def inception_net(
+    input_shape: Sequence[int],
+    num_classes: int,
+    *,
+    stem_filters: int = 32,
+    widths: Sequence[int] = (64, 128),
+    blocks_per_stage: int = 1,
+    include_top: bool = True,
+    name: str = "inception_net",
+):
+    """Stem conv, then stages of Inception modules separated by stride-2 max pools.
+
+    A module of width ``w`` splits it as GoogLeNet's inception(3a) does: 1x1 ``w/4``,
+    3x3 ``w/2`` (reduce ``w/4``), 5x5 ``w/8`` (reduce ``w/16``), pool projection ``w/8``.
+
+    Args:
+        input_shape: shape without the batch axis.
+        num_classes: classifier width.
+        stem_filters: channels of the stem convolution.
+        widths: output channels of the modules of each stage (multiples of 16).
+        blocks_per_stage: Inception modules per stage.
+        include_top: add global average pooling and the softmax classifier.
+        name: model name.
+
+    Example:
+        >>> import kfx
+        >>> kfx.models.inception_net((32, 32, 3), 10).output_shape
+        (None, 10)
+    """
+    builder = "inception_net"
+    c.check_positive_int(builder, "stem_filters", stem_filters)
+    c.check_positive_int(builder, "blocks_per_stage", blocks_per_stage)
+    check_stages(builder, widths=widths)
+    for width in widths:
+        if width % 16:
+            c.fail(builder, "widths", tuple(widths), "multiples of 16 (each module splits its width 4:8:2:2)")
+    inputs = network_input(input_shape, builder)
+    rank = len(inputs.shape) - 2
+
+    x = conv_bn_act(inputs, stem_filters, 3, name="stem")
+    for stage, width in enumerate(widths, start=1):
+        if stage > 1:
+            x = c.pick(c.MAX_POOL, rank)(3, strides=2, padding="same", name=f"pool{stage}")(x)
+        for block in range(1, blocks_per_stage + 1):
+            x = inception(
+                x,
+                b1x1=width // 4,
+                b3x3=width // 2,
+                b3x3_reduce=width // 4,
+                b5x5=width // 8,
+                b5x5_reduce=width // 16,
+                pool_proj=width // 8,
+                name=f"inception{stage}_{block}",
+            )
+    return finish(inputs, x, num_classes, include_top, name, builder)

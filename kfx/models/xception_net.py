@@ -1,0 +1,56 @@
+"""A small Xception network for examples and searches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kfx.blocks import _common as c
+from kfx.blocks.conv import conv_bn_act, separable
+from kfx.blocks.xception import xception
+from kfx.models._common import check_stages, finish, network_input
+
+
+def xception_net(
+    input_shape: Sequence[int],
+    num_classes: int,
+    *,
+    stem_filters: int = 32,
+    widths: Sequence[int] = (64, 128),
+    middle_blocks: int = 1,
+    include_top: bool = True,
+    name: str = "xception_net",
+):
+    """Xception's three flows, scaled down.
+
+    Entry flow: a stem conv and one stride-2 Xception block per width; middle flow:
+    `middle_blocks` identity-shortcut blocks of three separable convs; exit flow: a
+    separable conv to twice the last width.
+
+    Args:
+        input_shape: shape without the batch axis.
+        num_classes: classifier width.
+        stem_filters: channels of the stem convolution.
+        widths: output channels of the entry-flow blocks.
+        middle_blocks: number of middle-flow blocks (0 for none).
+        include_top: add global average pooling and the softmax classifier.
+        name: model name.
+
+    Example:
+        >>> import kfx
+        >>> kfx.models.xception_net((32, 32, 3), 10).output_shape
+        (None, 10)
+    """
+    builder = "xception_net"
+    c.check_positive_int(builder, "stem_filters", stem_filters)
+    if isinstance(middle_blocks, bool) or not isinstance(middle_blocks, int) or middle_blocks < 0:
+        c.fail(builder, "middle_blocks", middle_blocks, "an int >= 0")
+    check_stages(builder, widths=widths)
+    inputs = network_input(input_shape, builder)
+
+    x = conv_bn_act(inputs, stem_filters, 3, name="stem")
+    for i, width in enumerate(widths, start=1):
+        x = xception(x, width, strides=2, name=f"entry{i}")
+    for i in range(1, middle_blocks + 1):
+        x = xception(x, widths[-1], strides=1, repeats=3, name=f"middle{i}")
+    x = separable(x, 2 * widths[-1], name="exit")
+    return finish(inputs, x, num_classes, include_top, name, builder)
