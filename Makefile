@@ -30,7 +30,8 @@ demo: $(STAMP) graphviz
 	$(VENV)/bin/kfx demo
 
 test: $(STAMP) graphviz
-	$(PY) -m pytest -n 2 --dist loadgroup -q
+	$(PY) -m pytest -n 2 -q
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 -q tests/blocks tests/models tests/layers
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m "not slow"

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import importlib
 
+# Registers every kfx layer with Keras, so saved models that use them load after `import kfx`.
+from kfx import layers
+
 __version__ = "0.1.0"
 
-_SUBMODULES = ("blocks", "cli", "datasets", "models")
+_SUBMODULES = ("blocks", "callbacks", "cli", "datasets", "distribute", "models", "nodes", "templates", "tuning")
 
-__all__ = ["__version__", *_SUBMODULES]
+__all__ = ["__version__", "layers", *_SUBMODULES]
 
 
 def __getattr__(name: str):

@@ -61,7 +61,10 @@ def check_activation(block: str, value: Any) -> None:
 
 
 def spatial_rank(x: Any, block: str, ranks: Iterable[int] = (1, 2, 3)) -> int:
-    """Spatial rank (1, 2 or 3) of a tensor of rank 3, 4 or 5; ValueError otherwise."""
+    """Spatial rank (1, 2 or 3) of a tensor of rank 3, 4 or 5 with a known channel count.
+
+    Convolutions size their kernels from the channels, so an unknown count is an error here.
+    """
     accepted = sorted(r + 2 for r in ranks)
     rank = len(x.shape)
     if rank not in accepted:
@@ -71,6 +74,7 @@ def spatial_rank(x: Any, block: str, ranks: Iterable[int] = (1, 2, 3)) -> int:
             f"a tensor of rank {rank} (shape {tuple(x.shape)})",
             "a tensor of rank " + " or ".join(map(str, accepted)) + " (batch, spatial..., channels)",
         )
+    channels(x, block)
     return rank - 2
 
 

@@ -93,11 +93,12 @@ def residual(
 
     out_channels = _output_channels(kind, filters)
     identity = strides == 1 and c.channels(x, block) == out_channels
-    if kind == "preact":
+    shortcut = x
+    if kind == "preact":  # the identity skips the pre-activation; a projection starts from it
         x = c.apply_activation(c.apply_norm(x, "batch", name + "_preact_bn"), activation, name + "_preact_act")
-        shortcut = x if identity else conv_bn_act(x, out_channels, 1, strides, None, None, name + "_0")
-    else:
-        shortcut = x if identity else conv_bn_act(x, out_channels, 1, strides, None, name=name + "_0")
+    if not identity:
+        norm = None if kind == "preact" else "batch"
+        shortcut = conv_bn_act(x, out_channels, 1, strides, None, norm, name + "_0")
 
     y = _branch(x, kind, filters, kernel_size, strides, activation, name)
     if se_ratio is not None:

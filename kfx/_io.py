@@ -1,0 +1,54 @@
+"""Atomic file writes: a temporary file in the target folder, then ``os.replace``.
+
+A crash or a full disk leaves either the previous file or none, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path` (same suffix); move it onto `path` on success.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> with atomic_path(target) as tmp:
+        ...     _ = tmp.write_text("hello")
+        >>> target.read_text()
+        'hello'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The temp name keeps the suffix: Keras checks ".keras" / ".png" extensions.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Atomically write `text` to `path` and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def save_model(model, path: str | os.PathLike) -> Path:
+    """Atomically save a Keras model to a ``.keras`` file."""
+    if not str(path).endswith(".keras"):
+        raise ValueError(f"save_model: argument `path` got {str(path)!r}; expected a path ending in '.keras'.")
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return Path(path)

@@ -1,0 +1,93 @@
+"""Shared fixtures. The backend comes from KERAS_BACKEND (TensorFlow unless set)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+BACKEND = keras.backend.backend()
+
+#: Prepended to a fresh interpreter's code to make ``import kfx`` fail there, as on a
+#: machine where kfx is not installed.
+BLOCK_KFX = "import sys; sys.modules['kfx'] = None\n"
+
+
+def run_fresh_python(code: str, *, without_kfx: bool = False, timeout: float = 300, env=None) -> str:
+    """Run `code` in a new interpreter (same backend); fail the test on a non-zero exit."""
+    source = (BLOCK_KFX if without_kfx else "") + textwrap.dedent(code)
+    full_env = {**os.environ, "KERAS_BACKEND": BACKEND, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-c", source],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
+    assert proc.returncode == 0, f"fresh process failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
+@pytest.fixture
+def fresh_python():
+    """``fresh_python(code, without_kfx=False) -> stdout`` in a new interpreter."""
+    return run_fresh_python
+
+
+@pytest.fixture(params=["channels_last", "channels_first"])
+def data_format(request):
+    """Run a test under both image data formats, restoring the global setting after."""
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format(request.param)
+    yield request.param
+    keras.config.set_image_data_format(previous)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_session():
+    yield
+    keras.backend.clear_session()
+
+
+def _image_input(spatial: tuple[int, ...], channels: int, name: str | None = None):
+    """``keras.Input`` of `spatial` dims and `channels`, laid out per the current data format."""
+    if keras.config.image_data_format() == "channels_first":
+        return keras.Input((channels, *spatial), name=name)
+    return keras.Input((*spatial, channels), name=name)
+
+
+def _split_shape(tensor) -> tuple[tuple, int]:
+    """``(spatial dims, channels)`` of a tensor under the current data format."""
+    shape = tuple(tensor.shape)[1:]
+    if keras.config.image_data_format() == "channels_first":
+        return shape[1:], shape[0]
+    return shape[:-1], shape[-1]
+
+
+#: Spatial dims used for the rank-3/4/5 (1D/2D/3D) block tests.
+SPATIAL = {1: (16,), 2: (8, 8), 3: (4, 4, 4)}
+
+
+@pytest.fixture
+def make_input():
+    """``make_input(spatial, channels, name=None)``: an input in the current data format."""
+    return _image_input
+
+
+@pytest.fixture
+def split_shape():
+    """``split_shape(tensor) -> (spatial, channels)`` under the current data format."""
+    return _split_shape
+
+
+@pytest.fixture(params=sorted(SPATIAL), ids=lambda r: f"{r}d")
+def spatial(request):
+    """Spatial dims for 1D, 2D and 3D (inputs of rank 3, 4 and 5)."""
+    return SPATIAL[request.param]

@@ -1,0 +1,71 @@
+"""The `kfx` command: the demo end to end, and inspect."""
+
+import csv
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from kfx import cli
+from kfx.demo import run_demo
+
+
+def _kfx(*args, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "kfx.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_demo_quick_writes_loadable_files(tmp_path):
+    result = run_demo(str(tmp_path), quick=True, verbose=0)
+    for name in ("model.keras", "history.csv", "report.md"):
+        assert (tmp_path / name).is_file(), name
+    model = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert model.output_shape == (None, 10)
+    assert model.count_params() == result["params"]
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert [row["epoch"] for row in rows] == ["1", "2"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+    report = (tmp_path / "report.md").read_text()
+    assert f"{result['test_accuracy']:.4f}" in report and f"{result['params']:,}" in report
+    png = tmp_path / "model.png"
+    assert (result["files"]["plot"] is None) or png.read_bytes().startswith(b"\x89PNG")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+@pytest.mark.slow
+def test_full_demo_reaches_target_accuracy(tmp_path):
+    """The main job's target: >= 0.95 held-out accuracy on the embedded digits."""
+    proc = _kfx("demo", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "held-out accuracy" in proc.stdout
+    accuracy = float(proc.stdout.split("held-out accuracy ")[1].split()[0])
+    assert accuracy >= 0.95
+    assert (tmp_path / "model.keras").is_file()
+
+
+def test_inspect_prints_summary_params_and_plots(tmp_path):
+    x = keras.Input((4,))
+    model = keras.Model(x, keras.layers.Dense(3, name="probe")(x))
+    model.save(tmp_path / "m.keras")
+    proc = _kfx("inspect", str(tmp_path / "m.keras"), "--plot", str(tmp_path / "plot.png"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "probe" in proc.stdout and "parameters: 15 (trainable 15, non-trainable 0)" in proc.stdout
+    assert "plot:" in proc.stdout or "plot skipped" in proc.stdout
+
+
+@pytest.mark.parametrize("name,content", [("missing.keras", None), ("model.h5", b"x"), ("bad.keras", b"not a zip")])
+def test_inspect_bad_path_is_a_clear_error(tmp_path, capsys, name, content):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    assert cli.main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err or repr(str(path)) in err
+
+
+def test_version_and_help():
+    proc = _kfx("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("kfx 0.1.0")
+    assert _kfx().returncode == 2  # a subcommand is required
