@@ -20,7 +20,17 @@ from kfx import layers
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("blocks", "callbacks", "cli", "datasets", "distribute", "models", "nodes", "templates", "tuning")
+_SUBMODULES = (
+    "blocks",
+    "callbacks",
+    "cli",
+    "datasets",
+    "distribute",
+    "models",
+    "nodes",
+    "templates",
+    "tuning",
+)
 
 __all__ = ["__version__", "layers", *_SUBMODULES]
 

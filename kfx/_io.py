@@ -48,7 +48,9 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 def save_model(model, path: str | os.PathLike) -> Path:
     """Atomically save a Keras model to a ``.keras`` file."""
     if not str(path).endswith(".keras"):
-        raise ValueError(f"save_model: argument `path` got {str(path)!r}; expected a path ending in '.keras'.")
+        raise ValueError(
+            f"save_model: argument `path` got {str(path)!r}; expected a path ending in '.keras'."
+        )
     with atomic_path(path) as tmp:
         model.save(tmp)
     return Path(path)

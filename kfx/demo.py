@@ -64,8 +64,14 @@ def _report(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_demo(out_dir: str = "runs/demo", *, quick: bool = False, epochs: int | None = None,
-             seed: int = 0, verbose="auto") -> dict:
+def run_demo(
+    out_dir: str = "runs/demo",
+    *,
+    quick: bool = False,
+    epochs: int | None = None,
+    seed: int = 0,
+    verbose="auto",
+) -> dict:
     """Train the demo network and write its files; return the report's figures.
 
     Args:
@@ -92,8 +98,15 @@ def run_demo(out_dir: str = "runs/demo", *, quick: bool = False, epochs: int | N
     )
     start = time.perf_counter()
     history = model.fit(
-        x_train, y_train, validation_split=0.1, epochs=epochs, batch_size=BATCH_SIZE, verbose=verbose,
-        callbacks=[keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3, verbose=0)],
+        x_train,
+        y_train,
+        validation_split=0.1,
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        verbose=verbose,
+        callbacks=[
+            keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3, verbose=0)
+        ],
     )
     seconds = time.perf_counter() - start
     _, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
@@ -113,7 +126,14 @@ def run_demo(out_dir: str = "runs/demo", *, quick: bool = False, epochs: int | N
         "files": ", ".join(p.name for p in files.values() if p is not None),
     }
     files["report"] = _io.write_text(out / "report.md", _report(summary))
-    print(f"held-out accuracy {test_accuracy:.4f} ({len(x_test)} images), "
-          f"{model.count_params():,} parameters, {seconds:.1f} s; files in {out}/")
-    return {"test_accuracy": float(test_accuracy), "params": model.count_params(),
-            "epochs": epochs, "seconds": seconds, "files": files}
+    print(
+        f"held-out accuracy {test_accuracy:.4f} ({len(x_test)} images), "
+        f"{model.count_params():,} parameters, {seconds:.1f} s; files in {out}/"
+    )
+    return {
+        "test_accuracy": float(test_accuracy),
+        "params": model.count_params(),
+        "epochs": epochs,
+        "seconds": seconds,
+        "files": files,
+    }

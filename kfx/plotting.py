@@ -33,6 +33,8 @@ def plot_model(model: keras.Model, path: str | os.PathLike, **kwargs) -> Path | 
             if not tmp.exists() or tmp.stat().st_size == 0:
                 raise OSError("plot_model wrote nothing")
     except (ImportError, OSError) as err:
-        print(f"kfx: plot skipped ({path}): Graphviz/pydot unavailable ({err}); install graphviz to get plots.")
+        print(
+            f"kfx: plot skipped ({path}): Graphviz/pydot unavailable ({err}); install graphviz to get plots."
+        )
         return None
     return Path(path)

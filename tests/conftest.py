@@ -20,7 +20,9 @@ BACKEND = keras.backend.backend()
 BLOCK_KFX = "import sys; sys.modules['kfx'] = None\n"
 
 
-def run_fresh_python(code: str, *, without_kfx: bool = False, timeout: float = 300, env=None) -> str:
+def run_fresh_python(
+    code: str, *, without_kfx: bool = False, timeout: float = 300, env=None
+) -> str:
     """Run `code` in a new interpreter (same backend); fail the test on a non-zero exit."""
     source = (BLOCK_KFX if without_kfx else "") + textwrap.dedent(code)
     full_env = {**os.environ, "KERAS_BACKEND": BACKEND, **(env or {})}

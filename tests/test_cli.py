@@ -51,11 +51,15 @@ def test_inspect_prints_summary_params_and_plots(tmp_path):
     model.save(tmp_path / "m.keras")
     proc = _kfx("inspect", str(tmp_path / "m.keras"), "--plot", str(tmp_path / "plot.png"))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "probe" in proc.stdout and "parameters: 15 (trainable 15, non-trainable 0)" in proc.stdout
+    assert (
+        "probe" in proc.stdout and "parameters: 15 (trainable 15, non-trainable 0)" in proc.stdout
+    )
     assert "plot:" in proc.stdout or "plot skipped" in proc.stdout
 
 
-@pytest.mark.parametrize("name,content", [("missing.keras", None), ("model.h5", b"x"), ("bad.keras", b"not a zip")])
+@pytest.mark.parametrize(
+    "name,content", [("missing.keras", None), ("model.h5", b"x"), ("bad.keras", b"not a zip")]
+)
 def test_inspect_bad_path_is_a_clear_error(tmp_path, capsys, name, content):
     path = tmp_path / name
     if content is not None:

@@ -16,11 +16,17 @@ def _imported_modules(path: pathlib.Path):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             yield node.module
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+        elif isinstance(node, ast.Call) and getattr(
+            node.func, "attr", getattr(node.func, "id", "")
+        ) in (
             "import_module",
             "__import__",
         ):
-            yield from (arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+            yield from (
+                arg.value
+                for arg in node.args
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+            )
 
 
 def test_no_private_or_legacy_imports():
@@ -35,7 +41,9 @@ def test_no_private_or_legacy_imports():
 
 def test_scanner_catches_forbidden_imports(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from keras.src.layers import Dense\nimport tf_keras\nimportlib.import_module('tensorflow.python.ops')\n")
+    bad.write_text(
+        "from keras.src.layers import Dense\nimport tf_keras\nimportlib.import_module('tensorflow.python.ops')\n"
+    )
     assert list(_imported_modules(bad)) == ["keras.src.layers", "tf_keras", "tensorflow.python.ops"]
 
 

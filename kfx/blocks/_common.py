@@ -24,7 +24,9 @@ def block_name(name: str | None, family: str) -> str:
     if name is None:
         return f"{family}_{keras.backend.get_uid(family)}"
     if not isinstance(name, str) or not name:
-        raise ValueError(f"{family}: argument `name` got {name!r}; expected a non-empty str or None.")
+        raise ValueError(
+            f"{family}: argument `name` got {name!r}; expected a non-empty str or None."
+        )
     return name
 
 
@@ -57,7 +59,12 @@ def check_activation(block: str, value: Any) -> None:
     try:
         keras.activations.get(value)
     except (ValueError, TypeError):
-        fail(block, "activation", value, "None, a callable or a keras.activations name such as 'relu'")
+        fail(
+            block,
+            "activation",
+            value,
+            "None, a callable or a keras.activations name such as 'relu'",
+        )
 
 
 def spatial_rank(x: Any, block: str, ranks: Iterable[int] = (1, 2, 3)) -> int:
@@ -72,7 +79,9 @@ def spatial_rank(x: Any, block: str, ranks: Iterable[int] = (1, 2, 3)) -> int:
             block,
             "x",
             f"a tensor of rank {rank} (shape {tuple(x.shape)})",
-            "a tensor of rank " + " or ".join(map(str, accepted)) + " (batch, spatial..., channels)",
+            "a tensor of rank "
+            + " or ".join(map(str, accepted))
+            + " (batch, spatial..., channels)",
         )
     channels(x, block)
     return rank - 2

@@ -9,7 +9,9 @@ from kfx.blocks import _common as c
 
 def check_se_ratio(block: str, ratio) -> None:
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1:
-        c.fail(block, "ratio" if block == "squeeze_excite" else "se_ratio", ratio, "a float in (0, 1]")
+        c.fail(
+            block, "ratio" if block == "squeeze_excite" else "se_ratio", ratio, "a float in (0, 1]"
+        )
 
 
 def squeeze_excite(x, ratio: float = 0.25, name: str | None = None):

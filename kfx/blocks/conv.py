@@ -54,7 +54,11 @@ def conv_bn_act(
     _check_conv_args(block, filters, kernel_size, strides, activation)
     c.check_choice(block, "norm", norm, c.NORMS)
     x = c.pick(c.CONV, rank)(
-        filters, kernel_size, strides=strides, padding="same", use_bias=norm is None,
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=norm is None,
         name=name + "_conv",
     )(x)
     x = c.apply_norm(x, norm, name + "_bn")
@@ -70,8 +74,13 @@ def _separable_conv(x, filters: int, kernel_size: int, strides: int, rank: int, 
         )(x)
     channels = c.channels(x, "separable")
     x = keras.layers.Conv3D(
-        channels, kernel_size, strides=strides, padding="same", groups=channels,
-        use_bias=False, name=name + "_depthwise",
+        channels,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        groups=channels,
+        use_bias=False,
+        name=name + "_depthwise",
     )(x)
     return keras.layers.Conv3D(filters, 1, use_bias=False, name=name + "_pointwise")(x)
 

@@ -95,7 +95,9 @@ def residual(
     identity = strides == 1 and c.channels(x, block) == out_channels
     shortcut = x
     if kind == "preact":  # the identity skips the pre-activation; a projection starts from it
-        x = c.apply_activation(c.apply_norm(x, "batch", name + "_preact_bn"), activation, name + "_preact_act")
+        x = c.apply_activation(
+            c.apply_norm(x, "batch", name + "_preact_bn"), activation, name + "_preact_act"
+        )
     if not identity:
         norm = None if kind == "preact" else "batch"
         shortcut = conv_bn_act(x, out_channels, 1, strides, None, norm, name + "_0")
@@ -142,7 +144,12 @@ def dense_residual(
     block = "dense_residual"
     name = c.block_name(name, block)
     if len(x.shape) < 2:
-        c.fail(block, "x", f"a tensor of rank {len(x.shape)}", "a tensor of rank >= 2 (batch, ..., features)")
+        c.fail(
+            block,
+            "x",
+            f"a tensor of rank {len(x.shape)}",
+            "a tensor of rank >= 2 (batch, ..., features)",
+        )
     c.check_positive_int(block, "units", units)
     c.check_activation(block, activation)
     c.check_rate(block, "dropout", dropout)

@@ -29,7 +29,9 @@ def digits(test_fraction: float = 0.2, seed: int = 0):
         ``(x_train, y_train), (x_test, y_test)`` as float32 images and int32 labels.
     """
     if not 0 < test_fraction < 1:
-        raise ValueError(f"digits: argument `test_fraction` got {test_fraction!r}; expected a float in (0, 1).")
+        raise ValueError(
+            f"digits: argument `test_fraction` got {test_fraction!r}; expected a float in (0, 1)."
+        )
     try:
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split

@@ -12,8 +12,10 @@ from kfx.blocks import _common as c
 def network_input(input_shape: Sequence[int], builder: str):
     """A ``keras.Input`` for an image-like shape of 1, 2 or 3 spatial axes plus channels."""
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-    if shape is None or not 2 <= len(shape) <= 4 or not all(
-        d is None or (isinstance(d, int) and d > 0) for d in shape
+    if (
+        shape is None
+        or not 2 <= len(shape) <= 4
+        or not all(d is None or (isinstance(d, int) and d > 0) for d in shape)
     ):
         c.fail(
             builder,

@@ -45,7 +45,12 @@ def inception_net(
     check_stages(builder, widths=widths)
     for width in widths:
         if width % 16:
-            c.fail(builder, "widths", tuple(widths), "multiples of 16 (each module splits its width 4:8:2:2)")
+            c.fail(
+                builder,
+                "widths",
+                tuple(widths),
+                "multiples of 16 (each module splits its width 4:8:2:2)",
+            )
     inputs = network_input(input_shape, builder)
     rank = len(inputs.shape) - 2
 

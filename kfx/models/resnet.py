@@ -72,7 +72,7 @@ def resnet(
 
     x = _stem(inputs, stem)
     total, index = sum(depths), 0
-    for stage, (depth, width) in enumerate(zip(depths, widths)):
+    for stage, (depth, width) in enumerate(zip(depths, widths, strict=False)):
         for block in range(depth):
             x = residual(
                 x,

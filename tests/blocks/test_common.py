@@ -34,12 +34,16 @@ def test_unnamed_blocks_never_collide():
     names = [layer.name for layer in model.layers]
     assert len(names) == len(set(names))
     second = every_block_model()  # a second copy in the same session
-    assert not {layer.name for layer in model.layers[1:]} & {layer.name for layer in second.layers[1:]}
+    assert not {layer.name for layer in model.layers[1:]} & {
+        layer.name for layer in second.layers[1:]
+    }
 
 
 def test_named_block_prefixes_every_layer():
     x = keras.Input((8, 8, 8))
-    model = keras.Model(x, blocks.residual(x, 8, kind="bottleneck", se_ratio=0.25, drop_path=0.1, name="unit"))
+    model = keras.Model(
+        x, blocks.residual(x, 8, kind="bottleneck", se_ratio=0.25, drop_path=0.1, name="unit")
+    )
     assert all(layer.name.startswith("unit_") for layer in model.layers[1:])
 
 
@@ -55,7 +59,7 @@ def test_many_blocks_train(jit_compile):
     losses = [model.train_on_batch(x, y) for _ in range(3)]
     assert np.isfinite(losses).all()
     assert losses[-1] < losses[0]
-    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=False))
 
 
 RANK2 = keras.Input((8,))
@@ -64,7 +68,9 @@ CALLS = {
     "residual": lambda x, **kw: blocks.residual(x, **{"filters": 4, **kw}),
     "separable": lambda x, **kw: blocks.separable(x, **{"filters": 4, **kw}),
     "xception": lambda x, **kw: blocks.xception(x, **{"filters": 4, **kw}),
-    "inception": lambda x, **kw: blocks.inception(x, **{"b1x1": 1, "b3x3": 1, "b5x5": 1, "pool_proj": 1, **kw}),
+    "inception": lambda x, **kw: blocks.inception(
+        x, **{"b1x1": 1, "b3x3": 1, "b5x5": 1, "pool_proj": 1, **kw}
+    ),
     "squeeze_excite": lambda x, **kw: blocks.squeeze_excite(x, **kw),
     "mlp": lambda x, **kw: blocks.mlp(x, **kw),
     "dense_residual": lambda x, **kw: blocks.dense_residual(x, **{"units": 4, **kw}),

@@ -12,7 +12,9 @@ def test_mlp_layers(norm):
     names = [layer.name for layer in model.layers[1:]]
     expected = []
     for i in (1, 2):
-        expected += [f"m_{i}_dense"] + ([f"m_{i}_norm"] if norm else []) + [f"m_{i}_act", f"m_{i}_dropout"]
+        expected += (
+            [f"m_{i}_dense"] + ([f"m_{i}_norm"] if norm else []) + [f"m_{i}_act", f"m_{i}_dropout"]
+        )
     assert names == expected
 
 

@@ -26,7 +26,9 @@ def test_residual_shape(data_format, spatial, kind, expansion, strides, make_inp
         (8, 16, "preact", 1, True),
     ],
 )
-def test_identity_or_projection_shortcut(make_input, in_channels, filters, kind, strides, projected):
+def test_identity_or_projection_shortcut(
+    make_input, in_channels, filters, kind, strides, projected
+):
     x = make_input((8, 8), in_channels)
     model = keras.Model(x, blocks.residual(x, filters, kind=kind, strides=strides, name="b"))
     names = {layer.name for layer in model.layers}
@@ -73,7 +75,9 @@ def test_drop_path_drops_whole_samples_and_rescales(make_input):
     assert set(np.unique(per_sample).round(5)) <= {0.0, 2.0}
     assert (per_sample == per_sample[:, :1]).all()  # one decision per sample
     assert 10 < (per_sample[:, 0] == 0).sum() < 54
-    np.testing.assert_array_equal(model(np.ones((3, 4, 4, 2)), training=False), np.ones((3, 4, 4, 2)))
+    np.testing.assert_array_equal(
+        model(np.ones((3, 4, 4, 2)), training=False), np.ones((3, 4, 4, 2))
+    )
 
 
 @pytest.mark.parametrize("in_units,projected", [(16, False), (10, True)])

@@ -1,6 +1,5 @@
 """Every registered network builds, predicts probabilities and reloads (timm-style)."""
 
-import keras
 import numpy as np
 import pytest
 

@@ -23,7 +23,13 @@ def test_resnet50_matches_keras_applications_layout():
 
 
 @pytest.mark.parametrize(
-    "preset,kind,depths", [("resnet18", "basic", 8), ("resnet34", "basic", 16), ("resnet50", "bottleneck", 16), ("resnet101", "bottleneck", 33)]
+    "preset,kind,depths",
+    [
+        ("resnet18", "basic", 8),
+        ("resnet34", "basic", 16),
+        ("resnet50", "bottleneck", 16),
+        ("resnet101", "bottleneck", 33),
+    ],
 )
 def test_presets(preset, kind, depths):
     model = getattr(models, preset)((64, 64, 3), 7)
@@ -35,13 +41,27 @@ def test_presets(preset, kind, depths):
 
 
 def test_resnet_1d_and_3d_and_headless():
-    assert models.resnet((64, 2), 3, depths=(1, 1), widths=(8, 16), kind="basic").output_shape == (None, 3)
-    headless = models.resnet((8, 8, 8, 1), 3, depths=(1,), widths=(4,), stem="small", include_top=False)
+    assert models.resnet((64, 2), 3, depths=(1, 1), widths=(8, 16), kind="basic").output_shape == (
+        None,
+        3,
+    )
+    headless = models.resnet(
+        (8, 8, 8, 1), 3, depths=(1,), widths=(4,), stem="small", include_top=False
+    )
     assert headless.output_shape == (None, 8, 8, 8, 16)
 
 
 def test_resnet_preact_drop_path_schedule_and_se():
-    model = models.resnet((16, 16, 3), 4, depths=(2, 2), widths=(8, 16), kind="preact", stem="small", drop_path=0.3, se_ratio=0.25)
+    model = models.resnet(
+        (16, 16, 3),
+        4,
+        depths=(2, 2),
+        widths=(8, 16),
+        kind="preact",
+        stem="small",
+        drop_path=0.3,
+        se_ratio=0.25,
+    )
     rates = [layer.rate for layer in model.layers if layer.name.endswith("_drop_path")]
     np.testing.assert_allclose(rates, [0.1, 0.2, 0.3])  # linear from 0 (first block has none)
     assert "post_relu" in {layer.name for layer in model.layers}
@@ -53,7 +73,9 @@ def test_small_resnet_learns():
 
     x, y = synthetic_images(128, (16, 16, 3), 4)
     model = models.resnet18((16, 16, 3), 4, stem="small", widths=(8, 8, 16, 16))
-    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     history = model.fit(x, y, epochs=6, batch_size=32, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert history.history["accuracy"][-1] > 0.5
