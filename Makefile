@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The backend-neutral suites, run a second time under JAX.
+JAX_TESTS := $(wildcard tests/blocks tests/models tests/layers tests/templates tests/test_nodes.py)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: all demo test test-fast bench docs lint format clean graphviz
@@ -31,7 +33,7 @@ demo: $(STAMP) graphviz
 
 test: $(STAMP) graphviz
 	$(PY) -m pytest -n 2 -q
-	KERAS_BACKEND=jax $(PY) -m pytest -n 2 -q tests/blocks tests/models tests/layers
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 -q $(JAX_TESTS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m "not slow"
