@@ -14,15 +14,13 @@ Example (CPU smoke run):
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import platform
 import time
 
 import keras
 import numpy as np
-
-from kfx import _io
+from _common import write_result
 
 #: Training FLOPs per 224x224 image for ResNet50 (forward 4.1 GMAC = 8.2 GFLOP, x3 for training).
 TRAIN_GFLOP_PER_IMAGE_224 = 24.6
@@ -53,7 +51,9 @@ def device_batch(batch: int, size: int, classes: int):
 
 def build(name: str, size: int, classes: int) -> keras.Model:
     if name == "keras":
-        return keras.applications.ResNet50(weights=None, input_shape=(size, size, 3), classes=classes)
+        return keras.applications.ResNet50(
+            weights=None, input_shape=(size, size, 3), classes=classes
+        )
     import kfx
 
     return kfx.models.ResNet50((size, size, 3), classes)
@@ -77,7 +77,11 @@ def keras_throughput(name: str, args) -> dict:
     history = model.fit(timed, epochs=1, verbose=0)
     seconds = time.perf_counter() - start
     images = args.batch * args.steps * args.steps_per_execution
-    return {"model": name, "images_per_s": images / seconds, "final_loss": history.history["loss"][-1]}
+    return {
+        "model": name,
+        "images_per_s": images / seconds,
+        "final_loss": history.history["loss"][-1],
+    }
 
 
 def torch_throughput(args) -> dict | None:
@@ -87,9 +91,13 @@ def torch_throughput(args) -> dict | None:
     except ImportError:
         return None
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = torchvision.models.resnet50(num_classes=args.classes).to(device, memory_format=torch.channels_last)
+    model = torchvision.models.resnet50(num_classes=args.classes).to(
+        device, memory_format=torch.channels_last
+    )
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.rand(args.batch, 3, args.size, args.size, device=device).to(memory_format=torch.channels_last)
+    x = torch.rand(args.batch, 3, args.size, args.size, device=device).to(
+        memory_format=torch.channels_last
+    )
     y = torch.randint(0, args.classes, (args.batch,), device=device)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -111,7 +119,11 @@ def torch_throughput(args) -> dict | None:
         loss = step()
     if device == "cuda":
         torch.cuda.synchronize()
-    return {"model": "torchvision", "images_per_s": args.batch * steps / (time.perf_counter() - start), "final_loss": float(loss)}
+    return {
+        "model": "torchvision",
+        "images_per_s": args.batch * steps / (time.perf_counter() - start),
+        "final_loss": float(loss),
+    }
 
 
 def device_name() -> str:
@@ -132,7 +144,9 @@ def main() -> None:
     parser.add_argument("--steps-per-execution", type=int, default=10)
     parser.add_argument("--policy", default="mixed_bfloat16")
     parser.add_argument("--models", default="keras,kfx,torch")
-    parser.add_argument("--out", default="benchmarks/results/gpu_resnet50.json")
+    parser.add_argument(
+        "--out", default="gpu_resnet50", help="result name under benchmarks/results/"
+    )
     args = parser.parse_args()
 
     device = device_name()
@@ -146,19 +160,23 @@ def main() -> None:
             continue
         row["mfu"] = row["images_per_s"] * gflop / 1e3 / peak if peak else None
         rows.append(row)
-        print(f"{row['model']:>12}: {row['images_per_s']:9.1f} img/s" + (f"  MFU {row['mfu']:.1%}" if peak else ""))
+        print(
+            f"{row['model']:>12}: {row['images_per_s']:9.1f} img/s"
+            + (f"  MFU {row['mfu']:.1%}" if peak else "")
+        )
     by_name = {r["model"]: r["images_per_s"] for r in rows}
     result = {
-        "date": datetime.date.today().isoformat(),
         "device": device,
-        "backend": keras.backend.backend(),
-        "keras": keras.__version__,
         "settings": vars(args),
         "results": rows,
-        "kfx_vs_keras": by_name["kfx"] / by_name["keras"] if {"kfx", "keras"} <= set(by_name) else None,
-        "kfx_vs_torch": by_name["kfx"] / by_name["torchvision"] if {"kfx", "torchvision"} <= set(by_name) else None,
+        "kfx_vs_keras": by_name["kfx"] / by_name["keras"]
+        if {"kfx", "keras"} <= set(by_name)
+        else None,
+        "kfx_vs_torch": by_name["kfx"] / by_name["torchvision"]
+        if {"kfx", "torchvision"} <= set(by_name)
+        else None,
     }
-    _io.write_text(args.out, json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     print(json.dumps({k: result[k] for k in ("device", "kfx_vs_keras", "kfx_vs_torch")}))
 
 
