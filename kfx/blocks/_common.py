@@ -87,6 +87,17 @@ def spatial_rank(x: Any, block: str, ranks: Iterable[int] = (1, 2, 3)) -> int:
     return rank - 2
 
 
+def check_feature_tensor(x: Any, block: str) -> None:
+    """Dense blocks work on any tensor of rank >= 2 (batch, ..., features)."""
+    if len(x.shape) < 2:
+        fail(
+            block,
+            "x",
+            f"a tensor of rank {len(x.shape)}",
+            "a tensor of rank >= 2 (batch, ..., features)",
+        )
+
+
 def channel_axis() -> int:
     """The channel axis of image tensors under the current `image_data_format`."""
     return 1 if keras.config.image_data_format() == "channels_first" else -1

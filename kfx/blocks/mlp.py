@@ -39,13 +39,7 @@ def mlp(
     """
     block = "mlp"
     name = c.block_name(name, block)
-    if len(x.shape) < 2:
-        c.fail(
-            block,
-            "x",
-            f"a tensor of rank {len(x.shape)}",
-            "a tensor of rank >= 2 (batch, ..., features)",
-        )
+    c.check_feature_tensor(x, block)
     widths = (units,) if isinstance(units, int) and not isinstance(units, bool) else units
     if not isinstance(widths, Sequence) or not widths:
         c.fail(block, "units", units, "a positive int or a non-empty sequence of positive ints")

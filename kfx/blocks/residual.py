@@ -143,13 +143,7 @@ def dense_residual(
     """
     block = "dense_residual"
     name = c.block_name(name, block)
-    if len(x.shape) < 2:
-        c.fail(
-            block,
-            "x",
-            f"a tensor of rank {len(x.shape)}",
-            "a tensor of rank >= 2 (batch, ..., features)",
-        )
+    c.check_feature_tensor(x, block)
     c.check_positive_int(block, "units", units)
     c.check_activation(block, activation)
     c.check_rate(block, "dropout", dropout)
