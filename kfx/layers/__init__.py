@@ -52,7 +52,7 @@ def list_layers() -> list[type]:
     Example:
         >>> import kfx
         >>> names = [cls.__name__ for cls in kfx.layers.list_layers()]
-        >>> names[:3]
-        ['Linear', 'LoopRNN', 'StochasticDepth']
+        >>> ", ".join(names[:3])
+        'Linear, LoopRNN, StochasticDepth'
     """
     return list(_LAYERS)
