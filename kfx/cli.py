@@ -1,4 +1,4 @@
-"""The ``kfx`` command: ``kfx demo``, ``kfx inspect MODEL.keras``."""
+"""The ``kfx`` command: ``kfx demo``, ``kfx inspect MODEL.keras``, ``kfx tune ... -- CMD``."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--plot", default=None, help="plot path (default: MODEL.png)")
     inspect.add_argument("--unsafe", action="store_true", help="load with safe_mode=False")
     inspect.set_defaults(func=_inspect)
+
+    from kfx.tuning import cli as tune_cli  # standard library only: `kfx tune` stays light
+
+    tune_cli.add_parser(sub)
     return parser
 
 

@@ -32,7 +32,9 @@ def test_mkdocs_builds_strict(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     api = (site / "api" / "blocks" / "index.html").read_text()
-    assert "residual" in api and "The shortcut is the identity" in api  # rendered from the docstrings
+    assert (
+        "residual" in api and "The shortcut is the identity" in api
+    )  # rendered from the docstrings
     assert (site / "img" / "residual_block.png").read_bytes().startswith(b"\x89PNG")
 
 

@@ -1,0 +1,62 @@
+"""Hyperparameter search on keras-tuner: hypermodels, ``search()``, HParams, distributed search.
+
+- :func:`search`: a keras-tuner search in one call; one line per trial, a table of the best
+  trials, failed trials' tracebacks in their folders, HParams with ``log_dir=``, resume
+  with ``overwrite=False``.
+- Hypermodels that map ``hp`` onto kfx networks and templates: :class:`ResNetHyperModel`,
+  :class:`InceptionHyperModel`, :class:`XceptionHyperModel`, :class:`MultiIOHyperModel`.
+- kfx tuner classes (:class:`RandomSearch`, :class:`BayesianOptimization`,
+  :class:`Hyperband`, :class:`GridSearch`, or :func:`tuner_class` of any tuner) for scripts
+  that use keras-tuner directly.
+- :mod:`kfx.tuning.hparams`: HParams dashboard summaries on any backend.
+- :func:`launch` (``kfx tune --workers N -- python search.py``): one chief and N workers of a
+  keras-tuner script on this machine, supervised.
+
+Submodules load on first use: ``kfx tune`` starts without importing Keras.
+
+Example:
+    >>> import kfx
+    >>> kfx.tuning.search.__name__, kfx.tuning.ResNetHyperModel.__name__
+    ('search', 'ResNetHyperModel')
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# Cheap (standard library only at import time) and imported here, so that the name
+# `kfx.tuning.search` is the function and not its module.
+from kfx.tuning.search import make_tuner, search
+
+_LAZY = {
+    "ResNetHyperModel": "hypermodels",
+    "InceptionHyperModel": "hypermodels",
+    "XceptionHyperModel": "hypermodels",
+    "MultiIOHyperModel": "hypermodels",
+    "TunerMixin": "tuners",
+    "RandomSearch": "tuners",
+    "BayesianOptimization": "tuners",
+    "Hyperband": "tuners",
+    "GridSearch": "tuners",
+    "tuner_class": "tuners",
+    "summary": "tuners",
+    "launch": "launcher",
+}
+_SUBMODULES = ("cli", "hparams", "hypermodels", "launcher", "tuners")
+
+__all__ = ["make_tuner", "search", *_LAZY, *_SUBMODULES]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"kfx.tuning.{_LAZY[name]}"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"kfx.tuning.{name}")
+    else:
+        raise AttributeError(f"module 'kfx.tuning' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,396 @@
+"""kfx.tuning.launcher: the chief/worker supervisor behind ``kfx tune``.
+
+The first tests use stand-in processes (a chief that only listens, workers that only sleep or
+crash) to check the supervision rules quickly; the last ones run real keras-tuner searches
+as a chief and two workers on 127.0.0.1, with a worker and then the chief SIGKILLed.
+Every process is bounded by a timeout and stopped by its PID in a ``finally`` block.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kfx.tuning import launcher
+
+# A stand-in chief: listens on the oracle port, then exits with CHIEF_EXIT after CHIEF_SECONDS.
+FAKE_CHIEF = textwrap.dedent(
+    """
+    import os, socket, sys, time
+    log = os.environ["FAKE_LOG"]
+    role = os.environ["KERASTUNER_TUNER_ID"]
+    with open(log, "a") as f:
+        f.write(f"{role} {os.getpid()}\\n")
+    if role == "chief":
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"])))
+        s.listen()
+        time.sleep(float(os.environ.get("CHIEF_SECONDS", "60")))
+        sys.exit(int(os.environ.get("CHIEF_EXIT", "0")))
+    mode = os.environ.get("WORKER_MODE", "sleep")
+    if mode == "crash":
+        sys.exit(3)
+    if mode == "crash_once" and not os.path.exists(log + "." + role):
+        open(log + "." + role, "w").close()
+        os.kill(os.getpid(), 9)
+    time.sleep(float(os.environ.get("WORKER_SECONDS", "60")))
+    """
+)
+
+
+def _fake(tmp_path, **env):
+    script = tmp_path / "fake.py"
+    script.write_text(FAKE_CHIEF)
+    log = tmp_path / "starts.txt"
+    full_env = {**os.environ, "FAKE_LOG": str(log), **{k: str(v) for k, v in env.items()}}
+    return [sys.executable, str(script)], full_env, log
+
+
+def _starts(log: Path) -> list[tuple[str, int]]:
+    if not log.exists():
+        return []
+    return [(r, int(p)) for r, p in (line.split() for line in log.read_text().splitlines())]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is no longer running.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _kill_leftovers(pids, marker: str) -> None:
+    """SIGKILL the listed processes that are still ours (their command line has `marker`)."""
+    for pid in pids:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_free_port_and_listening():
+    port = launcher.free_port()
+    assert launcher.port_is_free("127.0.0.1", port)
+    assert not launcher.listening("127.0.0.1", port)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        assert launcher.listening("127.0.0.1", port)
+        assert not launcher.port_is_free("127.0.0.1", port)
+
+
+def test_exit_status_follows_the_shell():
+    assert launcher.exit_status(0) == 0
+    assert launcher.exit_status(3) == 3
+    assert launcher.exit_status(-signal.SIGKILL) == 137
+
+
+def test_chief_failing_before_listening_returns_its_status(tmp_path):
+    command = [sys.executable, "-c", "print('boom'); raise SystemExit(7)"]
+    assert launcher.launch(command, workers=2, log_dir=tmp_path, quiet=True) == 7
+    assert "boom" in (tmp_path / "chief.log").read_text()
+    assert not (tmp_path / "tuner0.log").exists()  # no worker was started
+
+
+def test_busy_port_is_refused(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        status = launcher.launch(["true"], workers=1, port=port, log_dir=tmp_path, quiet=True)
+    assert status == launcher.GAVE_UP
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="`workers` got 0"):
+        launcher.launch(["true"], workers=0)
+    with pytest.raises(ValueError, match="`command` got"):
+        launcher.launch([], workers=1)
+
+
+def test_chief_exit_stops_workers_and_gives_its_status(tmp_path):
+    command, env, log = _fake(tmp_path, CHIEF_SECONDS=1.5, CHIEF_EXIT=5)
+    started = time.monotonic()
+    status = launcher.launch(command, workers=2, log_dir=tmp_path, env=env, stop_grace=0.5)
+    assert status == 5
+    assert time.monotonic() - started < 20
+    starts = _starts(log)
+    assert sorted(role for role, _ in starts) == ["chief", "tuner0", "tuner1"]
+    assert not any(_alive(pid) for _, pid in starts)
+    for role in ("chief", "tuner0", "tuner1"):
+        assert (tmp_path / f"{role}.log").exists()
+
+
+def test_dead_worker_restarts_under_its_tuner_id(tmp_path, capsys):
+    command, env, log = _fake(tmp_path, CHIEF_SECONDS=4, WORKER_MODE="crash_once")
+    status = launcher.launch(command, workers=2, log_dir=tmp_path, env=env, stop_grace=0.5)
+    assert status == 0
+    roles = [role for role, _ in _starts(log)]
+    assert roles.count("chief") == 1
+    assert roles.count("tuner0") == 2 and roles.count("tuner1") == 2  # killed once, restarted
+    out = capsys.readouterr().out
+    assert "tuner0 exited with status 137; restart 1/3 under the same tuner id" in out
+    assert not any(_alive(pid) for _, pid in _starts(log))
+
+
+def test_restarts_are_bounded(tmp_path, capsys):
+    command, env, log = _fake(tmp_path, CHIEF_SECONDS=60, WORKER_MODE="crash")
+    started = time.monotonic()
+    status = launcher.launch(command, workers=1, log_dir=tmp_path, env=env, max_restarts=2)
+    assert status == launcher.GAVE_UP
+    assert time.monotonic() - started < 30  # the chief was stopped, not waited for
+    roles = [role for role, _ in _starts(log)]
+    assert roles.count("tuner0") == 3  # first start + 2 restarts
+    assert "has used its 2 restarts" in capsys.readouterr().err
+    assert not any(_alive(pid) for _, pid in _starts(log))
+
+
+def test_timeout_stops_everything(tmp_path):
+    command, env, log = _fake(tmp_path)
+    status = launcher.launch(command, workers=1, log_dir=tmp_path, env=env, timeout=3, quiet=True)
+    assert status == launcher.TIMED_OUT
+    assert not any(_alive(pid) for _, pid in _starts(log))
+
+
+def test_sigterm_to_the_launcher_stops_every_child(tmp_path):
+    command, env, log = _fake(tmp_path)
+    code = (
+        "import sys; from kfx.tuning.launcher import launch; "
+        f"sys.exit(launch({command!r}, workers=2, log_dir={str(tmp_path)!r}))"
+    )
+    # The launcher as its own process; `import kfx` loads Keras, here with its quickest
+    # backend (the stand-in children do not use Keras).
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**env, "KERAS_BACKEND": "numpy"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(_starts(log)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_starts(log)) == 3
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        assert not any(_alive(pid) for _, pid in _starts(log))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        _kill_leftovers([pid for _, pid in _starts(log)], str(tmp_path))
+
+
+# -- real keras-tuner searches ------------------------------------------------------------------
+
+TRIALS = 6
+SEARCH_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    import keras, keras_tuner, numpy as np
+    from kfx.tuning import search
+
+    marks = Path(sys.argv[1])
+    marks.mkdir(parents=True, exist_ok=True)
+
+    class HyperModel(keras_tuner.HyperModel):
+        def build(self, hp):
+            model = keras.Sequential([
+                keras.Input((4,)),
+                keras.layers.Dense(hp.Int("units", 1, 100000), activation="relu"),
+                keras.layers.Dense(1),
+            ])
+            model.compile("adam", "mse")
+            return model
+
+        def fit(self, hp, model, *args, **kwargs):
+            units, pid = hp.values["units"], os.getpid()
+            (marks / f"start_{units}_{pid}").touch()
+            history = model.fit(*args, **kwargs)
+            time.sleep(float(os.environ.get("TRIAL_SLEEP", "1.5")))  # time to kill us mid-trial
+            (marks / f"done_{units}_{pid}").touch()
+            return history
+
+    x = np.random.default_rng(0).random((16, 4)).astype("float32")
+    search(HyperModel(), x, x.sum(axis=1), validation_data=(x, x.sum(axis=1)),
+           max_trials=int(sys.argv[2]), epochs=1, directory=str(marks / "project"),
+           log_dir=str(marks / "hparams"), seed=7)
+    """
+)
+
+
+class Run:
+    """``kfx tune`` (via ``python -m kfx.tuning.launcher``) as a process, with its output file."""
+
+    def __init__(self, tmp_path: Path, name: str, trials: int = TRIALS):
+        self.tmp_path = tmp_path
+        self.marks = tmp_path / "marks"
+        self.out = tmp_path / f"{name}.out"
+        script = tmp_path / "search_script.py"
+        script.write_text(SEARCH_SCRIPT)
+        command = [
+            sys.executable,
+            "-m",
+            "kfx.tuning.launcher",
+            "--workers",
+            "2",
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--timeout",
+            "240",
+            "--",
+            sys.executable,
+            str(script),
+            str(self.marks),
+            str(trials),
+        ]
+        with open(self.out, "wb") as out:
+            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        self.ended_at = None
+
+    def pids(self) -> dict[str, int]:
+        text = self.out.read_text(errors="replace") if self.out.exists() else ""
+        return {m[1]: int(m[2]) for m in re.finditer(r"kfx tune: (\w+) pid (\d+)", text)}
+
+    def all_pids(self) -> list[int]:
+        text = self.out.read_text(errors="replace") if self.out.exists() else ""
+        return [int(m[1]) for m in re.finditer(r" pid (\d+)", text)]
+
+    def wait(self, timeout: float) -> int:
+        status = self.proc.wait(timeout=timeout)
+        self.ended_at = time.time()
+        return status
+
+    def stop(self) -> None:
+        """Stop the launcher (it stops its children), then anything of ours still alive."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        _kill_leftovers(self.all_pids(), str(self.tmp_path))
+
+    def marks_of(self, kind: str) -> list[tuple[int, int]]:
+        return [tuple(int(v) for v in p.name.split("_")[1:]) for p in self.marks.glob(f"{kind}_*")]
+
+
+def _wait_for(predicate, timeout: float, what: str, run: Run):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if run.proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}:\n{run.out.read_text(errors='replace')[-3000:]}")
+
+
+def _trial_states(project: Path) -> dict[str, tuple[str, int | None]]:
+    states = {}
+    for path in project.glob("trial_*/trial.json"):
+        try:
+            trial = json.loads(path.read_text())
+        except ValueError:  # cut short by a kill: kfx restores it on resume
+            continue
+        units = trial["hyperparameters"]["values"].get("units")
+        states[trial["trial_id"]] = (trial["status"], units)
+    return states
+
+
+@pytest.mark.slow
+def test_distributed_search_survives_a_killed_worker(tmp_path):
+    run = Run(tmp_path, "run")
+    try:
+        # Kill a worker in the middle of its first trial (its fit is sleeping).
+        victim_units, victim_pid = _wait_for(
+            lambda: next(iter(run.marks_of("start")), None), 180, "a trial to start", run
+        )
+        assert victim_pid in run.pids().values()
+        os.kill(victim_pid, signal.SIGKILL)
+        status = run.wait(timeout=240)
+        out = run.out.read_text(errors="replace")
+        assert status == 0, out[-3000:]
+        assert re.search(r"tuner\d exited with status 137; restart 1/3", out), out
+
+        states = _trial_states(run.marks / "project" / "kfx")
+        assert len(states) == TRIALS
+        assert all(status == "COMPLETED" for status, _ in states.values()), states
+        done = run.marks_of("done")
+        started = run.marks_of("start")
+        # Every trial completed exactly once; only the killed one was started twice, the
+        # second time by the restarted worker under the same tuner id.
+        assert sorted(u for u, _ in done) == sorted(u for _, u in states.values())
+        assert len(started) == TRIALS + 1
+        restarted = [pid for units, pid in started if units == victim_units and pid != victim_pid]
+        assert len(restarted) == 1 and (victim_units, restarted[0]) in done
+        # The chief exits within 30 s of the last trial.
+        last_done = max((run.marks / f"done_{u}_{p}").stat().st_mtime for u, p in done)
+        assert run.ended_at - last_done < 30
+        # The chief's log has one line per trial and the final table.
+        chief_log = (tmp_path / "logs" / "chief.log").read_text()
+        assert chief_log.count(" completed: val_loss=") == TRIALS
+        assert f"{TRIALS} trials, {TRIALS} completed, 0 failed" in chief_log
+    finally:
+        run.stop()
+
+
+@pytest.mark.slow
+def test_killed_chief_then_rerun_resumes_without_redoing_trials(tmp_path):
+    first = Run(tmp_path, "first")
+    try:
+        _wait_for(lambda: len(first.marks_of("done")) >= 2, 180, "two finished trials", first)
+        os.kill(first.pids()["chief"], signal.SIGKILL)
+        status = first.wait(timeout=60)
+        assert status == 128 + signal.SIGKILL
+        assert not any(_alive(pid) for pid in first.all_pids())  # the workers were stopped
+    finally:
+        first.stop()
+    project = tmp_path / "marks" / "project" / "kfx"
+    completed_before = {u for s, u in _trial_states(project).values() if s == "COMPLETED"}
+    assert completed_before
+
+    second = Run(tmp_path, "second")
+    try:
+        status = second.wait(timeout=240)
+        assert status == 0, second.out.read_text(errors="replace")[-3000:]
+    finally:
+        second.stop()
+    states = _trial_states(project)
+    assert len(states) == TRIALS
+    assert all(status == "COMPLETED" for status, _ in states.values()), states
+    done = [units for units, _ in second.marks_of("done")]
+    for units in completed_before:
+        assert done.count(units) == 1, f"trial with units={units} ran again after the resume"
+    assert "Reloading Tuner" in (tmp_path / "logs" / "chief.log").read_text()
+
+
+def test_launcher_threads_are_not_left_behind(tmp_path):
+    before = threading.active_count()
+    command, env, _ = _fake(tmp_path, CHIEF_SECONDS=0.5)
+    launcher.launch(command, workers=1, log_dir=tmp_path, env=env, stop_grace=0.2, quiet=True)
+    assert threading.active_count() == before
