@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The backend-neutral suites, run a second time under JAX.
-JAX_TESTS := $(wildcard tests/blocks tests/models tests/layers tests/templates tests/test_nodes.py)
+JAX_TESTS := $(wildcard tests/blocks tests/models tests/layers tests/templates tests/callbacks tests/test_nodes.py tests/test_events.py)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: all demo test test-fast bench docs lint format clean graphviz

@@ -22,24 +22,18 @@ Example:
 
 from __future__ import annotations
 
-import io
-import itertools
 import math
 import os
-import socket
-import struct
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from google.protobuf import struct_pb2
-from tensorboard.compat.proto import event_pb2, summary_pb2
-from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
+from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
-from tensorboard.summary.writer.record_writer import RecordWriter
 
-from kfx import _io
+from kfx._events import read_events, write_event_file
 from kfx.blocks._common import fail
 
 #: Session status names -> the HParams plugin's status values.
@@ -50,10 +44,6 @@ STATUSES = {
     "unknown": api_pb2.STATUS_UNKNOWN,
 }
 _STATUS_NAMES = {value: name for name, value in STATUSES.items()}
-_FILE_COUNTER = itertools.count()
-# A TFRecord: uint64 length, uint32 masked CRC of the length, data, uint32 masked CRC of data.
-_LENGTH = struct.Struct("<Q")
-_CRC = struct.Struct("<I")
 
 
 def write_session(
@@ -117,7 +107,7 @@ def write_session(
         status=STATUSES[status], end_time_secs=now if end_time is None else float(end_time)
     )
     summaries.append((0, _plugin_summary(metadata.SESSION_END_INFO_TAG, session_end_info=end_info)))
-    return _write_events(run_dir, summaries, now)
+    return write_event_file(run_dir, summaries, now)
 
 
 def write_experiment(
@@ -158,8 +148,8 @@ def write_experiment(
     )
     summary = _plugin_summary(metadata.EXPERIMENT_TAG, experiment=experiment)
     # The fixed name sorts before every timestamped event file of the same folder.
-    return _write_events(
-        Path(log_dir), [(0, summary)], time.time(), name="events.out.tfevents.0.kfx-experiment"
+    return write_event_file(
+        log_dir, [(0, summary)], time.time(), name="events.out.tfevents.0.kfx-experiment"
     )
 
 
@@ -209,26 +199,6 @@ def read_sessions(log_dir: str | os.PathLike) -> dict[str, dict]:
     return sessions
 
 
-def read_events(path: str | os.PathLike) -> Iterator[event_pb2.Event]:
-    """The events of one event file, checking each record's CRC; stops at a partial record."""
-    data = Path(path).read_bytes()
-    offset = 0
-    while offset + _LENGTH.size + _CRC.size <= len(data):
-        header = data[offset : offset + _LENGTH.size]
-        (length,) = _LENGTH.unpack(header)
-        body_start = offset + _LENGTH.size + _CRC.size
-        body_end = body_start + length
-        if body_end + _CRC.size > len(data):
-            return
-        (header_crc,) = _CRC.unpack(data[offset + _LENGTH.size : body_start])
-        body = data[body_start:body_end]
-        (body_crc,) = _CRC.unpack(data[body_end : body_end + _CRC.size])
-        if header_crc != masked_crc32c(header) or body_crc != masked_crc32c(body):
-            raise ValueError(f"read_events: corrupt record at byte {offset} of {path}")
-        yield event_pb2.Event.FromString(body)
-        offset = body_end + _CRC.size
-
-
 def _plugin_summary(tag: str, **data) -> summary_pb2.Summary:
     content = plugin_data_pb2.HParamsPluginData(**data)
     return summary_pb2.Summary(
@@ -240,27 +210,6 @@ def _plugin_summary(tag: str, **data) -> summary_pb2.Summary:
             )
         ]
     )
-
-
-def _write_events(
-    folder: Path, summaries: list[tuple[int, summary_pb2.Summary]], wall_time: float, name=None
-) -> Path:
-    buffer = io.BytesIO()
-    writer = RecordWriter(buffer)
-    header = event_pb2.Event(wall_time=wall_time, file_version="brain.Event:2")
-    writer.write(header.SerializeToString())
-    for step, summary in summaries:
-        event = event_pb2.Event(wall_time=wall_time, step=step, summary=summary)
-        writer.write(event.SerializeToString())
-    if name is None:
-        name = (
-            f"events.out.tfevents.{int(wall_time):010d}.{socket.gethostname()}"
-            f".{os.getpid()}.{next(_FILE_COUNTER)}"
-        )
-    path = folder / name
-    with _io.atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-    return path
 
 
 def _plain(value):

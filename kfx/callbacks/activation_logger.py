@@ -1,0 +1,200 @@
+"""ActivationLogger: layer activations to TensorBoard and npz, for almost nothing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from kfx import _events, _io
+from kfx.blocks._common import check_positive_int, fail
+from kfx.callbacks._common import EpochLogger, read_data
+from kfx.callbacks._stats import BINS, feature_map_grid, summarize
+
+#: The TensorBoard run (sub-folder of `log_dir`) that activations go to.
+RUN = "activations"
+
+
+class ActivationLogger(EpochLogger):
+    """Record the chosen layers' outputs at the end of every n-th epoch.
+
+    One activation model is built per trained model at ``on_train_begin`` (it shares the
+    model's layers, so it sees training progress); at the end of a logging epoch it runs once,
+    eagerly, on the first `max_samples` samples of `data`, and histograms, mean, std and the
+    fraction of zeros are computed with ``keras.ops`` where the activations live. Nothing
+    runs on other epochs or on batches.
+
+    Layer paths are those of :func:`kfx.templates.feature_extractor`: a nested model's layers
+    are ``"outer/inner"``, the k-th call of a shared layer is ``"name:k"``, a layer with
+    several outputs gives ``"name[0]"``, ``"name[1]"``.
+
+    Outputs (the TensorBoard step is the 0-based epoch, as in ``keras.callbacks.TensorBoard``):
+
+    - ``log_dir/activations/``: per layer a histogram ``PATH/activations`` and scalars
+      ``PATH/activation_mean``, ``PATH/activation_std``, ``PATH/activation_zero_fraction``;
+      with ``images=True`` a grid of the first sample's feature maps ``PATH/feature_maps``
+      for 2D feature maps. One event file per logged epoch, written atomically.
+    - ``npz_dir/activations_epoch_0001.npz`` (1-based epoch, like ``ModelCheckpoint``):
+      the raw activations, one array ``(max_samples, ...)`` per layer path, written
+      atomically; writing stops with one warning before the files would exceed `max_npz_mb`.
+
+    Args:
+        data: the samples to record: an array, a list or dict of arrays, a tuple ``(x, y)``
+            (targets are ignored), or a ``tf.data.Dataset``; read once, at construction.
+        log_dir: TensorBoard folder, or None.
+        npz_dir: folder of the npz files, or None.
+        layers: None (every layer), a list of layer paths, or a regex searched in the paths.
+        every_n_epochs: log at the end of epochs n, 2n, ...
+        max_samples: samples of `data` to record.
+        histograms: whether to write histograms (the scalars are always written).
+        images: whether to write feature-map images of layers with 2D feature maps.
+        max_npz_mb: size cap of all npz files together, in megabytes.
+
+    Raises:
+        ValueError: at construction for bad arguments or data; at ``on_train_begin`` for a
+            model without a functional graph (subclassed) or paths that match no layer.
+
+    Example:
+        >>> import tempfile, keras, numpy as np
+        >>> from kfx.callbacks import ActivationLogger
+        >>> x = np.random.default_rng(0).random((32, 4), dtype="float32")
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="hidden"),
+        ...                           keras.layers.Dense(1, name="score")])
+        >>> model.compile("sgd", "mse")
+        >>> npz_dir = tempfile.mkdtemp()
+        >>> logger = ActivationLogger(x, npz_dir=npz_dir, max_samples=2)
+        >>> _ = model.fit(x, x[:, :1], epochs=1, verbose=0, callbacks=[logger])
+        >>> saved = np.load(f"{npz_dir}/activations_epoch_0001.npz")
+        >>> {key: saved[key].shape for key in saved}
+        {'hidden': (2, 3), 'score': (2, 1)}
+    """
+
+    _TRANSIENT = ("_extractor", "_paths", "_tb_dir", "_npz_dir_ok", "_channels_last")
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        log_dir: str | os.PathLike | None = None,
+        npz_dir: str | os.PathLike | None = None,
+        layers: str | Sequence[str] | None = None,
+        every_n_epochs: int = 1,
+        max_samples: int = 1,
+        histograms: bool = True,
+        images: bool = False,
+        max_npz_mb: float = 100,
+    ):
+        super().__init__(every_n_epochs)
+        where = type(self).__name__
+        check_positive_int(where, "max_samples", max_samples)
+        if (
+            isinstance(max_npz_mb, bool)
+            or not isinstance(max_npz_mb, (int, float))
+            or max_npz_mb <= 0
+        ):
+            fail(where, "max_npz_mb", max_npz_mb, "a number of megabytes > 0")
+        if log_dir is None and npz_dir is None:
+            fail(where, "log_dir/npz_dir", None, "at least one folder to write to")
+        self.x, _ = read_data(data, max_samples, where)
+        self.log_dir = None if log_dir is None else Path(log_dir)
+        self.npz_dir = None if npz_dir is None else Path(npz_dir)
+        self.layers = layers
+        self.max_samples = max_samples
+        self.histograms = bool(histograms)
+        self.images = bool(images)
+        self.max_npz_mb = max_npz_mb
+        #: Bytes of npz written so far; the files written.
+        self.npz_bytes = 0
+        self.npz_files: list[Path] = []
+        self._extractor = None
+
+    def on_train_begin(self, logs=None):
+        from kfx.templates import feature_extractor
+
+        model = self.model
+        where = type(self).__name__
+        try:
+            self._extractor = feature_extractor(
+                model, "all" if self.layers is None else self.layers
+            )
+        except ValueError as err:
+            if "without a graph" in str(err) or "a keras.Model" in str(err):
+                fail(
+                    where,
+                    "model",
+                    f"{type(model).__name__} {model.name!r} without a functional graph",
+                    "a functional model, a Sequential that starts with keras.Input, or models "
+                    "nesting them (wrap a subclassed model's call in a functional model)",
+                )
+            raise ValueError(f"{where}: {err}") from err
+        self._paths = list(self._extractor.output)
+        self._channels_last = keras.config.image_data_format() == "channels_last"
+        self._tb_dir = self._prepare_dir(
+            None if self.log_dir is None else self.log_dir / RUN, "TensorBoard"
+        )
+        self._npz_dir_ok = self._prepare_dir(self.npz_dir, "npz")
+
+    def activations(self) -> dict[str, Any]:
+        """The chosen layers' outputs on the recorded samples, as backend tensors, by path."""
+        if self._extractor is None:
+            fail(
+                type(self).__name__,
+                "activations()",
+                "a call before training",
+                "a call after on_train_begin",
+            )
+        return dict(self._extractor(self.x, training=False))
+
+    def _log(self, epoch: int) -> None:
+        outputs = {path: value for path, value in self.activations().items() if _is_float(value)}
+        if self._usable(self._tb_dir, "TensorBoard"):
+            try:
+                _events.write_event_file(self._tb_dir, [(epoch, self._summaries(outputs))])
+            except OSError as err:
+                self._warn("TensorBoard", f"could not write to {str(self._tb_dir)!r} ({err})")
+        if self._npz_dir_ok is not None and self._usable(self._npz_dir_ok, "npz"):
+            self._write_npz(epoch, outputs)
+
+    def _summaries(self, outputs: dict[str, Any]) -> list:
+        values = []
+        for path, tensor in outputs.items():
+            stats = summarize(tensor, BINS)
+            if self.histograms:
+                values.append(
+                    _events.histogram(f"{path}/activations", stats["edges"], stats["counts"])
+                )
+            for name in ("mean", "std", "zero_fraction"):
+                values.append(_events.scalar(f"{path}/activation_{name}", stats[name]))
+            if self.images and len(tensor.shape) == 4:
+                grid = feature_map_grid(keras.ops.convert_to_numpy(tensor[0]), self._channels_last)
+                values.append(_events.image(f"{path}/feature_maps", grid))
+        return values
+
+    def _write_npz(self, epoch: int, outputs: dict[str, Any]) -> None:
+        arrays = {path: keras.ops.convert_to_numpy(value) for path, value in outputs.items()}
+        size = sum(a.nbytes for a in arrays.values())
+        if self.npz_bytes + size > self.max_npz_mb * 2**20:
+            self._warn(
+                "npz-cap",
+                f"npz files would exceed max_npz_mb={self.max_npz_mb} "
+                f"({self.npz_bytes / 2**20:.1f} MB written), npz output stops",
+            )
+            self._npz_dir_ok = None
+            return
+        path = self._npz_dir_ok / f"activations_epoch_{epoch + 1:04d}.npz"
+        try:
+            with _io.atomic_path(path) as tmp, open(tmp, "wb") as file:
+                np.savez(file, **arrays)
+        except OSError as err:
+            self._warn("npz", f"could not write {str(path)!r} ({err})")
+            return
+        self.npz_bytes += size
+        self.npz_files.append(path)
+
+
+def _is_float(value: Any) -> bool:
+    return "float" in str(keras.backend.standardize_dtype(value.dtype))
