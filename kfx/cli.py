@@ -1,4 +1,4 @@
-"""The ``kfx`` command: ``kfx demo``, ``kfx inspect MODEL.keras``, ``kfx tune ... -- CMD``."""
+"""The ``kfx`` command: ``kfx demo``, ``kfx inspect MODEL.keras``, ``kfx tune`` and ``kfx train``."""
 
 from __future__ import annotations
 
@@ -59,9 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--unsafe", action="store_true", help="load with safe_mode=False")
     inspect.set_defaults(func=_inspect)
 
-    from kfx.tuning import cli as tune_cli  # standard library only: `kfx tune` stays light
+    # Standard library only at import: `kfx tune` and `kfx train` start their children fast.
+    from kfx.distribute import cli as train_cli
+    from kfx.tuning import cli as tune_cli
 
     tune_cli.add_parser(sub)
+    train_cli.add_parser(sub)
     return parser
 
 

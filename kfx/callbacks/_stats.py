@@ -17,43 +17,44 @@ from keras import ops
 
 #: Histogram buckets per tensor (TensorFlow's summaries use 30 too).
 BINS = 30
+#: Tensors with at least this many values are reduced on their device (see summarize).
+DEVICE_MIN_SIZE = 2**16
 #: Feature maps shown per layer in an image, tiled in a square grid.
 MAX_MAPS = 16
 
 
-def summarize(tensor: Any, bins: int = BINS) -> dict[str, np.ndarray]:
+def summarize(tensor: Any, bins: int = BINS, device_min_size: int = DEVICE_MIN_SIZE) -> dict:
     """Histogram (`counts`, `edges`), `mean`, `std`, `zero_fraction` and `norm` of a tensor.
 
     The edges split [min, max] evenly (a constant tensor gets one bucket around its value).
+    A tensor of at least `device_min_size` values is reduced with ``keras.ops`` where it lives
+    and only the results come back; a smaller one is copied and reduced with numpy, which
+    is cheaper than dispatching a dozen device ops for it.
     """
-    x = ops.reshape(ops.cast(tensor, "float32"), (-1,))
-    lo, hi = ops.min(x), ops.max(x)
-    width = ops.maximum(hi - lo, 1e-12)
-    index = ops.cast(ops.clip(ops.floor((x - lo) / width * bins), 0, bins - 1), "int32")
-    mean = ops.mean(x)
-    reduced = ops.convert_to_numpy(
-        ops.stack(
-            [
-                lo,
-                hi,
-                mean,
-                ops.sqrt(ops.maximum(ops.mean(ops.square(x)) - mean**2, 0.0)),
-                ops.mean(ops.cast(ops.equal(x, 0.0), "float32")),
-                ops.sqrt(ops.sum(ops.square(x))),
-            ]
-        )
-    )
-    counts = ops.convert_to_numpy(ops.bincount(index, minlength=bins))[:bins]
-    lo_v, hi_v = float(reduced[0]), float(reduced[1])
+    size = int(np.prod(tensor.shape))
+    if size >= device_min_size:
+        xp, x = ops, ops.reshape(tensor, (-1,))
+        if x.dtype != "float32":
+            x = ops.cast(x, "float32")
+    else:
+        xp, x = np, np.asarray(ops.convert_to_numpy(tensor), np.float32).reshape(-1)
+    lo, hi = xp.min(x), xp.max(x)
+    # min, max, mean, mean square, number of nonzeros (as a float: sum of |sign|)
+    moments = xp.stack([lo, hi, xp.mean(x), xp.mean(xp.square(x)), xp.sum(xp.abs(xp.sign(x)))])
+    scale = bins / xp.maximum(hi - lo, 1e-12)
+    index = xp.clip(xp.floor((x - lo) * scale), 0, bins - 1)
+    index = ops.cast(index, "int32") if xp is ops else index.astype(np.int32)
+    counts = np.asarray(ops.convert_to_numpy(xp.bincount(index, minlength=bins)))[:bins]
+    lo_v, hi_v, mean, square_mean, nonzero = (float(v) for v in ops.convert_to_numpy(moments))
     if hi_v <= lo_v:  # constant: one bucket of width 1 centred on the value
         lo_v, hi_v = lo_v - 0.5, hi_v + 0.5
     return {
         "counts": counts.astype(np.int64),
         "edges": np.linspace(lo_v, hi_v, bins + 1),
-        "mean": reduced[2],
-        "std": reduced[3],
-        "zero_fraction": reduced[4],
-        "norm": reduced[5],
+        "mean": mean,
+        "std": max(square_mean - mean**2, 0.0) ** 0.5,
+        "zero_fraction": 1.0 - nonzero / size,
+        "norm": (square_mean * size) ** 0.5,
     }
 
 

@@ -24,9 +24,10 @@ class ActivationLogger(EpochLogger):
 
     One activation model is built per trained model at ``on_train_begin`` (it shares the
     model's layers, so it sees training progress); at the end of a logging epoch it runs once,
-    eagerly, on the first `max_samples` samples of `data`, and histograms, mean, std and the
-    fraction of zeros are computed with ``keras.ops`` where the activations live. Nothing
-    runs on other epochs or on batches.
+    eagerly, on the first `max_samples` samples of `data`; histograms, mean, std and the
+    fraction of zeros of a large activation are computed with ``keras.ops`` where it lives,
+    so only small arrays come back (one under 65,536 values is copied and reduced with numpy,
+    cheaper than a dozen device ops). Nothing runs on other epochs or on batches.
 
     Layer paths are those of :func:`kfx.templates.feature_extractor`: a nested model's layers
     are ``"outer/inner"``, the k-th call of a shared layer is ``"name:k"``, a layer with

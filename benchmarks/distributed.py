@@ -1,0 +1,173 @@
+"""kfx.distribute.fit throughput: 1 vs 2 logical devices, 1 vs 2 worker processes.
+
+Each configuration runs in a fresh interpreter (logical devices must be set before
+TensorFlow starts): the default strategy on one device (the baseline), MirroredStrategy over
+two logical CPUs, and two MultiWorkerMirroredStrategy workers on 127.0.0.1 started by
+kfx.distribute.launch. Same model, data and global batch everywhere; samples/s is measured
+over the epochs after the first (which traces the step). Ratios are 2-way / 1-way: on a
+machine with C cores, two replicas share those cores, so the ratio is bounded by
+C / (cores one replica already uses), minus the per-step all-reduce and host loop.
+
+Run: python benchmarks/distributed.py [--samples 2048 --batch 64 --epochs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+
+
+def child(args) -> None:
+    """One measurement; prints ``RESULT <json>`` (the chief's, for workers)."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    from kfx.distribute import fit, is_chief, multi_worker_strategy
+    from kfx.distribute.strategies import logical_cpus
+
+    if args.mode == "workers":
+        strategy = multi_worker_strategy()
+    else:
+        devices = logical_cpus(args.devices)
+        import tensorflow as tf
+
+        strategy = (
+            tf.distribute.MirroredStrategy(devices)
+            if args.devices > 1
+            else tf.distribute.OneDeviceStrategy(devices[0])
+        )
+    import keras
+    import numpy as np
+
+    import kfx
+
+    x, y = kfx.datasets.synthetic_images(args.samples, (16, 16, 3), 10, seed=0)
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model = kfx.models.resnet(
+            (16, 16, 3), 10, depths=(1, 1), widths=(16, 32), kind="basic", stem="small"
+        )
+        model.compile("adam", "sparse_categorical_crossentropy")
+
+    class Clock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times, self.start = [], 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.times.append(time.perf_counter() - self.start)
+
+    clock = Clock()
+    fit(
+        model,
+        x,
+        y,
+        strategy=strategy,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        callbacks=[clock],
+        verbose=0,
+    )
+    timed = clock.times[1:] or clock.times
+    result = {
+        "replicas": strategy.num_replicas_in_sync,
+        "epoch_s": clock.times,
+        "samples_per_s": args.samples / float(np.median(timed)),
+    }
+    if is_chief(strategy):
+        print("RESULT " + json.dumps(result), flush=True)
+
+
+def run_child(extra: list[str], common: list[str]) -> dict:
+    proc = subprocess.run(
+        [sys.executable, str(HERE), "--child", *extra, *common],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode or not line:
+        raise RuntimeError(f"{extra} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return json.loads(line[-1][len("RESULT ") :])
+
+
+def run_workers(n: int, common: list[str]) -> dict:
+    from kfx.distribute import launch
+
+    logs = Path(tempfile.mkdtemp(prefix="kfx-bench-"))
+    status = launch(
+        n,
+        [sys.executable, str(HERE), "--child", "--mode", "workers", *common],
+        log_dir=logs,
+        timeout=1200,
+        quiet=True,
+    )
+    text = (logs / "worker0.log").read_text()
+    line = [ln for ln in text.splitlines() if ln.startswith("RESULT ")]
+    if status or not line:
+        raise RuntimeError(f"{n} workers failed ({status}):\n{text[-4000:]}")
+    return json.loads(line[-1][len("RESULT ") :])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=2048)
+    parser.add_argument("--batch", type=int, default=64, help="global batch size")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="devices", help=argparse.SUPPRESS)
+    parser.add_argument("--devices", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    common = [
+        "--samples",
+        str(args.samples),
+        "--batch",
+        str(args.batch),
+        "--epochs",
+        str(args.epochs),
+    ]
+    one = run_child(["--devices", "1"], common)
+    two_devices = run_child(["--devices", "2"], common)
+    two_workers = run_workers(2, common)
+    from _common import write_result
+
+    cores = os.cpu_count()
+    result = {
+        "model": "kfx.models.resnet basic, depths (1, 1), widths (16, 32), 16x16x3 inputs",
+        "samples": args.samples,
+        "global_batch": args.batch,
+        "epochs": args.epochs,
+        "cpu_count": cores,
+        "one_device_samples_per_s": one["samples_per_s"],
+        "two_logical_devices_samples_per_s": two_devices["samples_per_s"],
+        "two_workers_samples_per_s": two_workers["samples_per_s"],
+        "ratio_two_devices_vs_one": two_devices["samples_per_s"] / one["samples_per_s"],
+        "ratio_two_workers_vs_one": two_workers["samples_per_s"] / one["samples_per_s"],
+        "bound": (
+            f"{cores} CPU cores shared by every replica: one TensorFlow process already uses "
+            "all cores for its ops, so two replicas split the same compute; add the per-step "
+            "all-reduce (in-process for logical devices, gRPC ring between workers) and the "
+            "per-step host loop. Speed-ups need devices that do not share compute."
+        ),
+        "runs": {"one_device": one, "two_devices": two_devices, "two_workers": two_workers},
+    }
+    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
+    write_result("distributed", result)
+
+
+if __name__ == "__main__":
+    main()

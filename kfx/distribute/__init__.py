@@ -1,0 +1,48 @@
+"""Training under tf.distribute strategies, multi-worker included, and a local cluster launcher.
+
+- :func:`fit`: ``model.fit`` for a compiled Keras model under any ``tf.distribute``
+  strategy, including ``MultiWorkerMirroredStrategy`` where Keras 3's ``fit`` fails
+  (keras-team/keras issue 20585); chief-only side effects, per-epoch checkpoints to resume
+  after a worker dies.
+- :func:`launch` (``kfx train --workers N -- python train.py``): N local workers with their
+  ``TF_CONFIG``, one log each, all stopped when one fails.
+- :func:`multi_worker_strategy`, :func:`is_chief`: the strategy and role of a worker.
+
+Submodules load on first use: ``kfx train`` starts without importing TensorFlow.
+
+Example:
+    >>> import kfx
+    >>> kfx.distribute.fit.__name__, kfx.distribute.launch.__name__
+    ('fit', 'launch')
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "fit": "training",
+    "is_chief": "training",
+    "task_info": "training",
+    "multi_worker_strategy": "strategies",
+    "launch": "launcher",
+    "tf_config": "launcher",
+}
+_SUBMODULES = ("cli", "launcher", "strategies", "training")
+
+__all__ = [*_LAZY, *_SUBMODULES]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"kfx.distribute.{_LAZY[name]}"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"kfx.distribute.{name}")
+    else:
+        raise AttributeError(f"module 'kfx.distribute' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)
