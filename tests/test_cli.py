@@ -5,10 +5,12 @@ import subprocess
 import sys
 
 import keras
+import numpy as np
 import pytest
 
 from kfx import cli
 from kfx.demo import run_demo
+from kfx.tuning import hparams
 
 
 def _kfx(*args, timeout=600):
@@ -32,6 +34,18 @@ def test_demo_quick_writes_loadable_files(tmp_path):
     png = tmp_path / "model.png"
     assert (result["files"]["plot"] is None) or png.read_bytes().startswith(b"\x89PNG")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+    # Monitoring: activation npz per epoch keyed by layer path, event files of both loggers.
+    npz = sorted((tmp_path / "activations").iterdir())
+    assert [p.name for p in npz] == ["activations_epoch_0001.npz", "activations_epoch_0002.npz"]
+    assert "stage2_block1_out" in np.load(npz[-1]) and np.load(npz[-1])["digit"].shape == (4, 10)
+    for run in ("activations", "gradients"):
+        assert list((tmp_path / "logs" / run).glob("events.out.tfevents.*")), run
+    # The closing search: its best trial in the report, HParams sessions readable.
+    search = result["search"]
+    assert search["trials"] == 2 and 0.0 <= search["best_score"] <= 1.0
+    assert "Short search" in report and f"{search['best_score']:.4f}" in report
+    assert f"tensorboard --logdir {tmp_path / 'logs'}" in report
+    assert len(hparams.read_sessions(tmp_path / "logs" / "hparams")) == 2
 
 
 @pytest.mark.slow
