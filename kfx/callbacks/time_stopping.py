@@ -33,6 +33,9 @@ class TimeStopping(keras.callbacks.Callback):
 
     def __init__(self, seconds: float, verbose: int = 0):
         super().__init__()
+        # Only reads the clock after a batch: safe for Keras' asynchronous batch-end dispatch,
+        # which a callback with its own on_train_batch_end would otherwise turn off.
+        self.async_safe = True
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
             fail("TimeStopping", "seconds", seconds, "a number of seconds >= 0")
         self.seconds = seconds
