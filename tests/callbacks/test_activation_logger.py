@@ -278,3 +278,25 @@ def test_only_the_chief_writes(tmp_path, monkeypatch, small_cnn, image_data):
     )
     small_cnn().fit(x, y, epochs=1, verbose=0, callbacks=[logger])
     assert os.listdir(tmp_path) == ["activations_epoch_0001.npz"]
+
+
+def test_loggers_need_no_tensorflow_on_jax(fresh_python, tmp_path):
+    if keras.backend.backend() != "jax":
+        pytest.skip("TensorFlow is the backend itself here")
+    out = fresh_python(
+        f"""
+        import sys
+        sys.modules["tensorflow"] = None  # any import of TensorFlow fails
+        import numpy as np, keras
+        from kfx.callbacks import ActivationLogger, GradientLogger
+        x = np.random.default_rng(0).random((16, 4), dtype="float32")
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="hidden")])
+        model.compile("sgd", "mse")
+        logs = {str(tmp_path)!r}
+        model.fit(x, x[:, :3], epochs=2, verbose=0,
+                  callbacks=[ActivationLogger(x, log_dir=logs), GradientLogger((x, x[:, :3]), log_dir=logs)])
+        import os
+        print(sorted(os.listdir(logs)), len(os.listdir(logs + "/activations")))
+        """
+    )
+    assert out.strip() == "['activations', 'gradients'] 2"
