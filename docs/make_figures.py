@@ -18,8 +18,11 @@ import kfx
 from kfx.plotting import plot_model
 
 IMG = pathlib.Path(__file__).parent / "img"
-#: Trials and epochs of the search drawn in docs/img/search_trials.png (about a minute on 2 CPUs).
-SEARCH_TRIALS, SEARCH_EPOCHS = 8, 2
+#: Epochs of the training whose activation histograms are drawn.
+HISTOGRAM_EPOCHS = 8
+#: Trials, epochs and batch size of the search in docs/img/search_trials.png (a minute or two on
+#: 2 CPUs; small batches give batch norm enough steps to settle).
+SEARCH_TRIALS, SEARCH_EPOCHS, SEARCH_BATCH = 8, 3, 16
 #: Digits held out of training to score the trials.
 VALIDATION = 300
 
@@ -78,7 +81,7 @@ def template_models() -> dict[str, keras.Model]:
     }
 
 
-def activation_histograms(path: pathlib.Path, epochs: int = 8) -> pathlib.Path:
+def activation_histograms(path: pathlib.Path) -> pathlib.Path:
     """Train the demo network briefly with an ActivationLogger; plot its histograms by epoch."""
     import matplotlib
 
@@ -96,7 +99,7 @@ def activation_histograms(path: pathlib.Path, epochs: int = 8) -> pathlib.Path:
     layers = ["stem_act", "stage1_block1_out", "stage2_block2_out", "digit"]
     with tempfile.TemporaryDirectory() as folder:
         logger = ActivationLogger(x_test, npz_dir=folder, layers=layers, max_samples=64)
-        model.fit(x, y, epochs=epochs, batch_size=64, verbose=0, callbacks=[logger])
+        model.fit(x, y, epochs=HISTOGRAM_EPOCHS, batch_size=64, verbose=0, callbacks=[logger])
         arrays = [dict(np.load(f)) for f in logger.npz_files]
     figure, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 2.6))
     colors = plt.cm.viridis(np.linspace(0, 1, len(arrays)))
@@ -142,7 +145,7 @@ def search_sessions(folder: pathlib.Path) -> dict:
             directory=folder / "project",
             log_dir=folder / "hparams",
             seed=0,
-            batch_size=64,
+            batch_size=SEARCH_BATCH,
         )
     return hparams.read_sessions(folder / "hparams")
 

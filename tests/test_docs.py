@@ -47,8 +47,15 @@ def test_figure_script_draws_the_block(tmp_path, monkeypatch):
     finally:
         sys.path.pop(0)
     monkeypatch.setattr(make_figures, "IMG", tmp_path)
+    # The trainings behind the figures, cut to the bone: the drawing code is what is tested.
+    for setting, value in (("HISTOGRAM_EPOCHS", 1), ("SEARCH_TRIALS", 2), ("SEARCH_EPOCHS", 1)):
+        monkeypatch.setattr(make_figures, setting, value)
     make_figures.main()
-    assert (tmp_path / "residual_block.png").read_bytes().startswith(b"\x89PNG")
+    expected = {"residual_block", "activation_histograms", "search_trials"}
+    expected |= {f"template_{t}" for t in ("multi_io", "siamese", "ensemble", "autoencoder")}
+    assert {p.stem for p in tmp_path.glob("*.png")} >= expected
+    for path in tmp_path.glob("*.png"):
+        assert path.read_bytes().startswith(b"\x89PNG"), path
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -16,7 +16,8 @@ Example:
     >>> _ = hparams.write_session(f"{log_dir}/trial_0", {"units": 32, "optimizer": "adam"},
     ...                           {"val_loss": [0.9, 0.5], "loss": [1.0, 0.6]})
     >>> session = hparams.read_sessions(log_dir)["trial_0"]
-    >>> session["hparams"], session["metrics"]["val_loss"], session["status"]
+    >>> metrics = session["metrics"]  # (one subscript a line: mkdocs reads "][" as a link)
+    >>> session["hparams"], metrics["val_loss"], session["status"]
     ({'optimizer': 'adam', 'units': 32.0}, 0.5, 'success')
 """
 

@@ -1,0 +1,341 @@
+"""kfx.tuning.search vs plain keras-tuner: per-trial overhead, memory over trials, workers.
+
+(a) Overhead per trial: a search's wall time minus the time its trials spent in
+    ``model.fit``, divided by the trials, for ``kfx.tuning.search`` and for a plain
+    ``keras_tuner.RandomSearch`` on the same trivial model and data, in the same process,
+    alternating the two over the rounds (after one warm-up search of each). Building the
+    model, keras-tuner's bookkeeping, checkpoints, kfx's lines and HParams all count as
+    overhead. Target: kfx <= 50 ms a trial.
+(b) Memory: resident set size (``VmRSS`` in ``/proc/self/status``) after 5 trials and after
+    50 trials of one search, each tuner and Keras backend (TensorFlow, JAX) in a fresh
+    process (plain keras-tuner with ``--memory-tuners kfx keras_tuner``). Target: kfx
+    grows < 50 MB.
+(c) Distributed: trials per minute of ``kfx tune --workers 1`` and ``--workers 2`` running
+    ``examples/search_digits.py --quick --trials N``; the rate is the trials divided by the
+    span from the first trial's start to the last trial's end (the trials' HParams session
+    times), and the command's wall time is reported too (it includes starting the
+    processes and evaluating the best model).
+
+Run: python benchmarks/search.py [--trials 20 --rounds 2 --memory-trials 50 --launcher-trials 12]
+(about 6 minutes on 2 CPUs; 9 with ``--memory-tuners kfx keras_tuner``)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "examples" / "search_digits.py"
+#: Trial counts of the memory measurement: RSS after the first, growth up to the second.
+MEMORY_FROM = 5
+
+
+def rss_mb() -> float:
+    """This process' resident set size in MB, from /proc/self/status (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS line in /proc/self/status")
+
+
+def make_hypermodel(record_rss: bool = False):
+    import keras
+    import keras_tuner
+
+    class Trivial(keras_tuner.HyperModel):
+        """One Dense layer of searched width: the trial's work is almost nothing."""
+
+        def __init__(self):
+            super().__init__()
+            self.wall = {"fit": 0.0, "build": 0.0}
+            self.cpu = {"fit": 0.0, "build": 0.0}  # the main thread's CPU time
+            self.rss_at_build: list[float] = []  # entry k: RSS after k trials
+
+        def timed(self, what, function, *args, **kwargs):
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.wall[what] += time.perf_counter() - wall
+                self.cpu[what] += time.thread_time() - cpu
+
+        def build(self, hp):
+            if record_rss:
+                self.rss_at_build.append(rss_mb())
+            return self.timed("build", self._make, hp)
+
+        def _make(self, hp):
+            model = keras.Sequential(
+                [
+                    keras.Input((4,)),
+                    keras.layers.Dense(hp.Int("units", 1, 100_000), activation="relu"),
+                    keras.layers.Dense(1),
+                ]
+            )
+            model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-4, 1e-1, sampling="log")), "mse")
+            return model
+
+        def fit(self, hp, model, *args, **kwargs):
+            return self.timed("fit", model.fit, *args, **kwargs)
+
+    return Trivial()
+
+
+def data():
+    import numpy as np
+
+    x = np.random.default_rng(0).random((64, 4)).astype("float32")
+    return x, x.sum(axis=1)
+
+
+def run_search(which: str, trials: int, directory: str, record_rss: bool = False):
+    """One search of `trials` trials; returns (timings, hypermodel)."""
+    import keras_tuner
+
+    from kfx.tuning import search
+
+    hypermodel = make_hypermodel(record_rss)
+    x, y = data()
+    wall, cpu = time.perf_counter(), time.thread_time()
+    with contextlib.redirect_stdout(io.StringIO()):  # kfx's trial lines, keras-tuner's tables
+        if which == "kfx":
+            tuner = search(
+                hypermodel,
+                x,
+                y,
+                validation_data=(x, y),
+                max_trials=trials,
+                epochs=1,
+                directory=directory,
+                overwrite=True,
+                seed=1,
+            )
+        else:
+            tuner = keras_tuner.RandomSearch(
+                hypermodel,
+                objective="val_loss",
+                max_trials=trials,
+                directory=directory,
+                project_name="kfx",
+                overwrite=True,
+                seed=1,
+            )
+            tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
+    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    completed = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+    if completed != trials:
+        raise RuntimeError(f"{which}: {completed} of {trials} trials completed")
+    ms = 1000 / trials
+    timings = {
+        "wall_s": wall,
+        "fit_s": hypermodel.wall["fit"],
+        "build_s": hypermodel.wall["build"],
+        # What the brief calls overhead: everything but fit (build and compile included).
+        "overhead_ms_per_trial": ms * (wall - hypermodel.wall["fit"]),
+        # The tuner's own share: neither fit nor the hypermodel's build and compile.
+        "tuner_ms_per_trial": ms * (wall - hypermodel.wall["fit"] - hypermodel.wall["build"]),
+        # The same two on the main thread's CPU clock: what a busy machine does not inflate.
+        "overhead_cpu_ms_per_trial": ms * (cpu - hypermodel.cpu["fit"]),
+        "tuner_cpu_ms_per_trial": ms * (cpu - hypermodel.cpu["fit"] - hypermodel.cpu["build"]),
+    }
+    return timings, hypermodel
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def overhead(trials: int, rounds: int, work: Path) -> dict:
+    runs = {"kfx": [], "keras_tuner": []}
+    for which in runs:  # warm-up: imports, first graph traces
+        run_search(which, 2, str(work / f"warmup_{which}"))
+    for r in range(rounds):
+        order = list(runs) if r % 2 == 0 else list(reversed(runs))
+        for which in order:
+            load = load_average()
+            timings, _ = run_search(which, trials, str(work / f"{which}_{r}"))
+            runs[which].append({**timings, "load_average_before": load})
+            print(
+                f"  {which:>11} round {r}: {trials} trials in {timings['wall_s']:.2f} s "
+                f"(fit {timings['fit_s']:.2f} s, build {timings['build_s']:.2f} s); per trial: "
+                f"overhead {timings['overhead_ms_per_trial']:.0f} ms "
+                f"(CPU {timings['overhead_cpu_ms_per_trial']:.0f}), tuner alone "
+                f"{timings['tuner_ms_per_trial']:.0f} ms (CPU {timings['tuner_cpu_ms_per_trial']:.0f})"
+                f"; load {load:.1f}",
+                flush=True,
+            )
+    keys = (
+        "overhead_ms_per_trial",
+        "tuner_ms_per_trial",
+        "overhead_cpu_ms_per_trial",
+        "tuner_cpu_ms_per_trial",
+    )
+    best = {
+        which: {key: min(run[key] for run in values) for key in keys}
+        for which, values in runs.items()
+    }
+    return {"trials": trials, "rounds": runs, "best": best}
+
+
+def memory_child(which: str, trials: int) -> None:
+    """In a fresh process: RSS after MEMORY_FROM trials and after `trials`, as JSON on stdout."""
+    with tempfile.TemporaryDirectory() as work:
+        _, hypermodel = run_search(which, trials, work, record_rss=True)
+        after_all = rss_mb()
+    rss = hypermodel.rss_at_build
+    print(
+        json.dumps(
+            {
+                f"rss_after_{MEMORY_FROM}_mb": rss[MEMORY_FROM],
+                f"rss_after_{trials}_mb": after_all,
+                "growth_mb": after_all - rss[MEMORY_FROM],
+                "growth_mb_per_trial": (after_all - rss[MEMORY_FROM]) / (trials - MEMORY_FROM),
+            }
+        )
+    )
+
+
+def memory(trials: int, backends: list[str], tuners: list[str]) -> dict:
+    result: dict = {"trials": trials}
+    for backend in backends:
+        result[backend] = {}
+        for which in tuners:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--memory-child", which, "--memory-trials", str(trials)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+                env={**os.environ, "KERAS_BACKEND": backend},
+            )
+            if proc.returncode:
+                raise RuntimeError(f"memory child ({which}) failed:\n{proc.stderr[-3000:]}")
+            got = result[backend][which] = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(
+                f"  {backend:>10} {which:>11}: RSS {got[f'rss_after_{MEMORY_FROM}_mb']:.0f} MB "
+                f"after {MEMORY_FROM} trials, {got[f'rss_after_{trials}_mb']:.0f} MB after "
+                f"{trials}: +{got['growth_mb']:.1f} MB",
+                flush=True,
+            )
+    return result
+
+
+def distributed(trials: int, work: Path) -> dict:
+    from kfx.tuning import hparams
+
+    result = {"trials": trials, "cpus": os.cpu_count()}
+    for workers in (1, 2):
+        out = work / f"workers_{workers}"
+        command = [
+            sys.executable,
+            "-m",
+            "kfx.cli",
+            "tune",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "400",
+            "--log-dir",
+            str(out / "logs"),
+            "--",
+            sys.executable,
+            str(EXAMPLE),
+            "--quick",
+            "--trials",
+            str(trials),
+            "--directory",
+            str(out),
+        ]
+        start = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=450, check=False)
+        wall = time.perf_counter() - start
+        if proc.returncode:
+            raise RuntimeError(f"kfx tune --workers {workers} failed:\n{proc.stdout[-3000:]}")
+        sessions = hparams.read_sessions(out / "hparams").values()
+        done = [s for s in sessions if s["status"] == "success"]
+        span = max(s["end_time"] for s in done) - min(s["start_time"] for s in done)
+        trial_s = sorted(s["end_time"] - s["start_time"] for s in done)
+        result[f"workers_{workers}"] = {
+            "command_wall_s": wall,
+            "trials_completed": len(done),
+            "trial_span_s": span,
+            "trials_per_minute": 60 * len(done) / span,
+            "median_trial_s": trial_s[len(trial_s) // 2],
+        }
+        print(
+            f"  --workers {workers}: {len(done)} trials in {span:.1f} s "
+            f"({60 * len(done) / span:.1f}/min, median trial "
+            f"{trial_s[len(trial_s) // 2]:.1f} s); command {wall:.1f} s",
+            flush=True,
+        )
+    result["speedup_2_vs_1"] = (
+        result["workers_2"]["trials_per_minute"] / result["workers_1"]["trials_per_minute"]
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=20, help="trials per overhead search")
+    parser.add_argument("--rounds", type=int, default=2, help="overhead searches per tuner")
+    parser.add_argument("--memory-trials", type=int, default=50)
+    parser.add_argument(
+        "--memory-backends", nargs="+", default=["tensorflow", "jax"], help="Keras backends"
+    )
+    parser.add_argument(
+        "--memory-tuners",
+        nargs="+",
+        default=["kfx"],
+        choices=["kfx", "keras_tuner"],
+        help="add keras_tuner to compare (about 3 more minutes)",
+    )
+    parser.add_argument("--launcher-trials", type=int, default=12)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["overhead", "memory", "workers"])
+    parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child, args.memory_trials)
+        return
+    if args.memory_trials <= MEMORY_FROM:
+        parser.error(f"--memory-trials must be > {MEMORY_FROM}")
+
+    from _common import write_result
+
+    result: dict = {"settings": {k: v for k, v in vars(args).items() if k != "memory_child"}}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if "overhead" not in args.skip:
+            print(f"(a) overhead: {args.trials} trials x {args.rounds} rounds per tuner")
+            result["overhead"] = overhead(args.trials, args.rounds, work)
+            best = result["overhead"]["best"]
+            for which, values in best.items():
+                print(
+                    f"    {which}: overhead {values['overhead_ms_per_trial']:.0f} ms a trial "
+                    f"(CPU {values['overhead_cpu_ms_per_trial']:.0f}), the tuner alone "
+                    f"{values['tuner_ms_per_trial']:.0f} ms (CPU {values['tuner_cpu_ms_per_trial']:.0f})"
+                )
+            print("    target: kfx <= 50 ms a trial")
+        if "memory" not in args.skip:
+            print(f"(b) memory: RSS after {MEMORY_FROM} and {args.memory_trials} trials")
+            result["memory"] = memory(args.memory_trials, args.memory_backends, args.memory_tuners)
+            for backend in args.memory_backends:
+                growth = result["memory"][backend]["kfx"]["growth_mb"]
+                print(f"    kfx on {backend} grows {growth:.1f} MB (target < 50 MB)")
+        if "workers" not in args.skip:
+            print(f"(c) kfx tune: {args.launcher_trials} digits trials, 1 vs 2 workers")
+            result["workers"] = distributed(args.launcher_trials, work)
+            print(f"    speed-up of 2 workers: {result['workers']['speedup_2_vs_1']:.2f}x")
+    write_result("search", result)
+
+
+if __name__ == "__main__":
+    main()
