@@ -32,8 +32,8 @@ demo: $(STAMP) graphviz
 	$(VENV)/bin/kfx demo
 
 test: $(STAMP) graphviz
-	$(PY) -m pytest -n 2 -q
-	KERAS_BACKEND=jax $(PY) -m pytest -n 2 -q $(JAX_TESTS)
+	$(PY) -m pytest -n 2 --dist worksteal -q
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 --dist worksteal -q $(JAX_TESTS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m "not slow"

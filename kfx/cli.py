@@ -10,7 +10,9 @@ from pathlib import Path
 def _demo(args) -> int:
     from kfx.demo import run_demo
 
-    run_demo(args.out, quick=args.quick, epochs=args.epochs, seed=args.seed)
+    run_demo(
+        args.out, quick=args.quick, epochs=args.epochs, seed=args.seed, search=not args.no_search
+    )
     return 0
 
 
@@ -51,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="a 2-epoch smoke run")
     demo.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--no-search", action="store_true", help="skip the closing search")
     demo.set_defaults(func=_demo)
 
     inspect = sub.add_parser("inspect", help="summary, parameter count and plot of a .keras file")

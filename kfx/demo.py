@@ -58,7 +58,7 @@ def _history_csv(history: keras.callbacks.History) -> str:
     return out.getvalue()
 
 
-def _report(summary: dict, search: dict, log_dir: Path) -> str:
+def _report(summary: dict, search: dict | None, log_dir: Path) -> str:
     lines = [
         "# kfx demo report",
         "",
@@ -68,17 +68,7 @@ def _report(summary: dict, search: dict, log_dir: Path) -> str:
         "|---|---|",
     ]
     lines += [f"| {key} | {value} |" for key, value in summary.items()]
-    lines += [
-        "",
-        "## Short search (kfx.tuning.search over ResNetHyperModel)",
-        "",
-        f"{search['trials']} trials of {search['epochs']} epochs in {search['seconds']:.1f} s; "
-        f"best val_accuracy {search['best_score']:.4f} with:",
-        "",
-        "| hyperparameter | value |",
-        "|---|---|",
-    ]
-    lines += [f"| {key} | {value} |" for key, value in search["best"].items()]
+    lines += [] if search is None else _search_lines(search)
     lines += [
         "",
         "## Monitoring",
@@ -90,6 +80,20 @@ def _report(summary: dict, search: dict, log_dir: Path) -> str:
         "```",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _search_lines(search: dict) -> list[str]:
+    lines = [
+        "",
+        "## Short search (kfx.tuning.search over ResNetHyperModel)",
+        "",
+        f"{search['trials']} trials of {search['epochs']} epochs in {search['seconds']:.1f} s; "
+        f"best val_accuracy {search['best_score']:.4f} with:",
+        "",
+        "| hyperparameter | value |",
+        "|---|---|",
+    ]
+    return lines + [f"| {key} | {value} |" for key, value in search["best"].items()]
 
 
 def _search(x, y, out: Path, log_dir: Path, quick: bool, seed: int) -> dict:
@@ -135,6 +139,7 @@ def run_demo(
     epochs: int | None = None,
     seed: int = 0,
     verbose="auto",
+    search: bool = True,
 ) -> dict:
     """Train the demo network and write its files; return the report's figures.
 
@@ -144,6 +149,7 @@ def run_demo(
         epochs: override the number of epochs.
         seed: seed of the split, the initial weights and the shuffles.
         verbose: passed to ``fit`` (a progress bar in a terminal).
+        search: end with the short hyperparameter search (its best trial goes in the report).
 
     Returns:
         dict with ``test_accuracy``, ``params``, ``epochs``, ``seconds``, ``search`` (the
@@ -199,12 +205,11 @@ def run_demo(
         f"held-out accuracy {test_accuracy:.4f} ({len(x_test)} images), "
         f"{model.count_params():,} parameters, {seconds:.1f} s"
     )
-    found = _search(x_train, y_train, out, log_dir, quick, seed)
+    found = _search(x_train, y_train, out, log_dir, quick, seed) if search else None
     files["report"] = _io.write_text(out / "report.md", _report(summary, found, log_dir))
-    print(
-        f"search: best val_accuracy {found['best_score']:.4f} of {found['trials']} trials; "
-        f"files in {out}/; TensorBoard: tensorboard --logdir {log_dir}"
-    )
+    if found:
+        print(f"search: best val_accuracy {found['best_score']:.4f} of {found['trials']} trials")
+    print(f"files in {out}/; TensorBoard: tensorboard --logdir {log_dir}")
     return {
         "test_accuracy": float(test_accuracy),
         "params": model.count_params(),
