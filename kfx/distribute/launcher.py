@@ -16,8 +16,8 @@ command) does the rest:
 4. returns 0 when every worker exits 0; 124 when `timeout` ran out; 128 + N when the
    launcher itself got signal N (SIGINT, SIGTERM), after stopping every worker.
 
-Only the standard library is imported: the supervisor never loads TensorFlow. The port and
-exit-status helpers are those of :mod:`kfx.tuning.launcher`.
+Only the standard library is imported: the supervisor never loads TensorFlow. Ports, logs,
+process groups and signals are handled as by ``kfx tune`` (:mod:`kfx._processes`).
 
 Example:
     >>> import json, sys, tempfile
@@ -37,42 +37,30 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from kfx.tuning.launcher import exit_status, free_port
+from kfx._processes import (
+    DEFAULT_HOST,
+    POLL_SECONDS,
+    TIMED_OUT,
+    Child,
+    add_command_arguments,
+    add_common_arguments,
+    caught_signals,
+    command_of,
+    exit_status,
+    free_port,
+    reporter,
+    show_tail,
+    stop,
+)
 
 DEFAULT_LOG_DIR = "runs/train-logs"
-DEFAULT_HOST = "127.0.0.1"
-#: Seconds between SIGTERM and SIGKILL.
-KILL_GRACE = 5.0
-#: Seconds between two looks at the workers.
-POLL_SECONDS = 0.2
-#: Exit status when `timeout` ran out (as the `timeout` command).
-TIMED_OUT = 124
-#: Lines of a failed worker's log shown on stderr.
-LOG_TAIL_LINES = 20
 #: Attempts at finding N distinct free ports.
 PORT_ATTEMPTS = 50
-
-
-@dataclass
-class _Worker:
-    index: int
-    log: Path
-    proc: subprocess.Popen | None = None
-
-    @property
-    def name(self) -> str:
-        return f"worker{self.index}"
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
 
 
 def tf_config(addresses: Sequence[str], index: int) -> str:
@@ -131,143 +119,68 @@ def launch(
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ValueError(f"launch: argument `n_workers` got {n_workers!r}; expected an int >= 1")
 
-    def say(message: str, *, error: bool = False) -> None:
-        if not quiet:
-            print(f"kfx train: {message}", file=sys.stderr if error else sys.stdout, flush=True)
-
+    say = reporter("kfx train", quiet)
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     base_env = dict(os.environ if env is None else env)
     base_env.setdefault("PYTHONUNBUFFERED", "1")  # logs stay current
     addresses = [f"{host}:{port}" for port in free_ports(n_workers, host)]
-    workers = [_Worker(i, log_dir / f"worker{i}.log") for i in range(n_workers)]
+    workers = [Child(f"worker{i}", log_dir / f"worker{i}.log") for i in range(n_workers)]
     started = time.monotonic()
     deadline = None if timeout is None else started + timeout
-    received: list[int] = []
-
-    def on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
-        received.append(signum)
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, on_signal)
-    try:
-        for worker in workers:
-            with open(worker.log, "ab") as log:
-                stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-                log.write(f"=== kfx train {stamp}: {worker.name}: {' '.join(command)}\n".encode())
-                log.flush()
-                worker.proc = subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env={**base_env, "TF_CONFIG": tf_config(addresses, worker.index)},
-                    # Its own process group: a signal reaches whatever the command starts.
-                    start_new_session=True,
+    with caught_signals() as received:
+        try:
+            for index, worker in enumerate(workers):
+                worker.start(
+                    command, "kfx train", {**base_env, "TF_CONFIG": tf_config(addresses, index)}
                 )
-            say(
-                f"{worker.name} pid {worker.proc.pid} at {addresses[worker.index]} (log {worker.log})"
-            )
+                say(f"{worker.name} pid {worker.proc.pid} at {addresses[index]} (log {worker.log})")
 
-        while True:
-            if received:
-                name = signal.Signals(received[0]).name
-                say(f"{name} received; stopping every worker", error=True)
-                _stop(workers)
-                return 128 + received[0]
-            if deadline is not None and time.monotonic() > deadline:
-                say(f"timeout of {timeout:.0f} s reached; stopping every worker", error=True)
-                _stop(workers)
-                return TIMED_OUT
-            for worker in workers:
-                if worker.alive() or worker.proc.returncode == 0:
-                    continue
-                status = exit_status(worker.proc.returncode)
-                running = [w.name for w in workers if w.alive()]
-                say(
-                    f"{worker.name} failed with status {status}"
-                    + (f"; stopping {', '.join(running)}" if running else "")
-                    + "; rerun the command to resume from the last checkpoint",
-                    error=True,
-                )
-                _show_tail(worker.log, say)
-                _stop(workers)
-                return status
-            if all(w.proc.returncode == 0 for w in workers):
-                say(f"{n_workers} workers finished in {time.monotonic() - started:.1f} s")
-                return 0
-            time.sleep(POLL_SECONDS)
-    finally:
-        _stop(workers)  # whatever is still running (an exception, say)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _stop(workers: Sequence[_Worker]) -> None:
-    """SIGTERM every live worker's process group, SIGKILL after `KILL_GRACE` s; reap them."""
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, None)):
-        alive = [w for w in workers if w.alive()]
-        if not alive:
-            return
-        for worker in alive:
-            try:
-                os.killpg(worker.proc.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-        for worker in alive:
-            try:
-                worker.proc.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                pass
-
-
-def _show_tail(log: Path, say) -> None:
-    try:
-        lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
-    except OSError:
-        return
-    say(f"last lines of {log}:\n" + "\n".join("    " + line for line in lines), error=True)
+            while True:
+                if received:
+                    name = signal.Signals(received[0]).name
+                    say(f"{name} received; stopping every worker", error=True)
+                    stop(workers)
+                    return 128 + received[0]
+                if deadline is not None and time.monotonic() > deadline:
+                    say(f"timeout of {timeout:.0f} s reached; stopping every worker", error=True)
+                    stop(workers)
+                    return TIMED_OUT
+                for worker in workers:
+                    if worker.alive() or worker.proc.returncode == 0:
+                        continue
+                    status = exit_status(worker.proc.returncode)
+                    running = [w.name for w in workers if w.alive()]
+                    say(
+                        f"{worker.name} failed with status {status}"
+                        + (f"; stopping {', '.join(running)}" if running else "")
+                        + "; rerun the command to resume from the last checkpoint",
+                        error=True,
+                    )
+                    show_tail(worker.log, say)
+                    stop(workers)
+                    return status
+                if all(w.proc.returncode == 0 for w in workers):
+                    say(f"{n_workers} workers finished in {time.monotonic() - started:.1f} s")
+                    return 0
+                time.sleep(POLL_SECONDS)
+        finally:
+            stop(workers)  # whatever is still running (an exception, say)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``kfx train`` (shared by the ``kfx`` command and ``python -m``)."""
-    parser.add_argument(
-        "--workers", type=int, required=True, help="number of worker processes (>= 1)"
+    add_common_arguments(
+        parser, host_help="address the workers listen on", log_dir=DEFAULT_LOG_DIR, what="worker"
     )
-    parser.add_argument(
-        "--host",
-        default=DEFAULT_HOST,
-        help=f"address the workers listen on (default: {DEFAULT_HOST})",
-    )
-    parser.add_argument(
-        "--log-dir",
-        default=DEFAULT_LOG_DIR,
-        help=f"folder of the per-worker log files (default: {DEFAULT_LOG_DIR})",
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=None, help="stop everything after this many seconds"
-    )
-    parser.add_argument(
-        "command",
-        nargs=argparse.REMAINDER,
-        help="the training script, after --: -- python train.py [its arguments]",
-    )
+    add_command_arguments(parser, "the training script", "train.py")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Run parsed ``kfx train`` arguments (see :func:`add_arguments`)."""
-    command = list(args.command)
-    if command[:1] == ["--"]:
-        command = command[1:]
-    if not command:
-        print(
-            "kfx train: give the script to run after --, e.g. "
-            "kfx train --workers 2 -- python train.py",
-            file=sys.stderr,
-        )
+    command = command_of(args, "kfx train", "kfx train --workers 2 -- python train.py")
+    if command is None:
         return 2
     try:
         return launch(

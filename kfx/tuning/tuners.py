@@ -142,14 +142,7 @@ class TunerMixin:
         self._kfx_fit_verbose = fit_kwargs.pop("verbose", None)
         started = time.time()
         if role == "worker":
-            frozen = self._kfx_gc_frozen = _freeze_gc()
-            try:
-                super().search(*fit_args, **fit_kwargs)
-            finally:
-                self._kfx_gc_frozen = False
-                if frozen:
-                    gc.unfreeze()
-                keras.backend.clear_session()
+            self._kfx_run_trials(fit_args, fit_kwargs)
             stats = self.kfx_stats
             print(
                 f"[{self.tuner_id}] done in {time.time() - started:.1f} s: ran {stats['trials']} "
@@ -164,20 +157,24 @@ class TunerMixin:
             if role == "chief":
                 self._kfx_serve(fit_args, fit_kwargs, stopped)
             else:
-                frozen = self._kfx_gc_frozen = _freeze_gc()
-                try:
-                    super().search(*fit_args, **fit_kwargs)
-                finally:
-                    self._kfx_gc_frozen = False
-                    if frozen:
-                        gc.unfreeze()
-                    keras.backend.clear_session()
+                self._kfx_run_trials(fit_args, fit_kwargs)
         finally:
             del self.oracle.create_trial, self.oracle.end_trial
         _state.backup(self.project_dir, _state.root_files(self.project_dir))
         if self.kfx_log_dir:
             self._kfx_write_experiment()
         print(summary(self, elapsed=time.time() - started), flush=True)
+
+    def _kfx_run_trials(self, fit_args, fit_kwargs) -> None:
+        """keras-tuner's own search loop, with the collector frozen around it (_freeze_gc)."""
+        frozen = self._kfx_gc_frozen = _freeze_gc()
+        try:
+            super().search(*fit_args, **fit_kwargs)
+        finally:
+            self._kfx_gc_frozen = False
+            if frozen:
+                gc.unfreeze()
+            keras.backend.clear_session()
 
     def _kfx_watch_oracle(self, *, report: bool) -> threading.Event:
         """Wrap the oracle's create_trial and end_trial (instance attributes shadow them).
