@@ -1,7 +1,12 @@
 """`import kfx` vs `import keras`: the extra start-up cost of kfx (target: at most 50 ms).
 
-Each import runs in a fresh interpreter, alternating the two, and the median of the repeats
-is reported.
+Two figures, each the median over fresh interpreters:
+
+- ``extra_ms``: in one interpreter, ``import keras`` and then ``import kfx``; the time of the
+  second is exactly what kfx adds on top of Keras (the headline figure);
+- ``keras_ms`` / ``kfx_ms``: ``import keras`` and ``import kfx`` each alone, alternating; their
+  difference (``difference_ms``) is the same quantity but carries the run-to-run noise of
+  a 3-second TensorFlow import (tens of milliseconds either way).
 
 Run: python benchmarks/import_time.py [--repeats 7]
 """
@@ -19,8 +24,10 @@ from _common import median, write_result
 TARGET_EXTRA_MS = 50.0
 
 
-def import_seconds(module: str) -> float:
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+def import_seconds(module: str, after: str | None = None) -> float:
+    """Seconds of ``import module`` in a fresh interpreter (after ``import after``, untimed)."""
+    first = f"import {after}; " if after else ""
+    code = f"{first}import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
@@ -33,15 +40,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     import_seconds("keras")  # warm the file cache
-    times = {"keras": [], "kfx": []}
+    times = {"keras": [], "kfx": [], "kfx_after_keras": []}
     start = time.perf_counter()
     for _ in range(args.repeats):
-        for module in times:
-            times[module].append(import_seconds(module))
-    keras_ms, kfx_ms = (1000 * median(times[m]) for m in ("keras", "kfx"))
-    extra = kfx_ms - keras_ms
+        times["keras"].append(import_seconds("keras"))
+        times["kfx"].append(import_seconds("kfx"))
+        times["kfx_after_keras"].append(import_seconds("kfx", after="keras"))
+    keras_ms, kfx_ms, extra = (1000 * median(times[m]) for m in times)
     print(
-        f"import keras {keras_ms:.0f} ms, import kfx {kfx_ms:.0f} ms: kfx adds {extra:.0f} ms (target <= {TARGET_EXTRA_MS:.0f})"
+        f"import kfx after import keras: {extra:.1f} ms (target <= {TARGET_EXTRA_MS:.0f}); alone: "
+        f"import keras {keras_ms:.0f} ms, import kfx {kfx_ms:.0f} ms"
     )
     write_result(
         "import_time",
@@ -50,6 +58,7 @@ def main() -> None:
             "keras_ms": keras_ms,
             "kfx_ms": kfx_ms,
             "extra_ms": extra,
+            "difference_ms": kfx_ms - keras_ms,
             "target_extra_ms": TARGET_EXTRA_MS,
             "meets_target": extra <= TARGET_EXTRA_MS,
             "wall_s": time.perf_counter() - start,
