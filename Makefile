@@ -39,8 +39,8 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m "not slow"
 
 bench: $(STAMP)
-	$(PY) benchmarks/import_time.py
-	$(PY) benchmarks/blocks.py
+	for b in import_time blocks layers monitoring search distributed; do \
+		$(PY) benchmarks/$$b.py || exit 1; done
 
 docs: $(STAMP) graphviz
 	$(PY) docs/make_figures.py
