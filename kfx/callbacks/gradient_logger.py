@@ -109,14 +109,25 @@ class GradientLogger(EpochLogger):
                 self._warn("TensorBoard", f"could not write to {str(self._tb_dir)!r} ({err})")
 
 
+def _current(variable) -> Any:
+    """A Keras variable's value as a plain tensor.
+
+    On TensorFlow ``read_value()``: under a distribution strategy the value is a
+    DistributedVariable, which ``convert_to_tensor`` leaves as it is and a gradient tape
+    cannot watch outside a replica context.
+    """
+    value = variable.value
+    return value.read_value() if hasattr(value, "read_value") else ops.convert_to_tensor(value)
+
+
 def loss_gradients(model: keras.Model, x: Any, y: Any) -> list:
     """Gradients of `model`'s compiled loss on ``(x, y)`` for its trainable variables.
 
     Stateless: no variable (weights, batch-norm statistics, metrics) is changed.
     """
-    trainable = [ops.convert_to_tensor(v.value) for v in model.trainable_variables]
-    non_trainable = [ops.convert_to_tensor(v.value) for v in model.non_trainable_variables]
-    metrics = [ops.convert_to_tensor(v.value) for v in model.metrics_variables]
+    trainable = [_current(v) for v in model.trainable_variables]
+    non_trainable = [_current(v) for v in model.non_trainable_variables]
+    metrics = [_current(v) for v in model.metrics_variables]
 
     def loss_of(values):
         y_pred, updated = model.stateless_call(values, non_trainable, x, training=True)

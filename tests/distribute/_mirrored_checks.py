@@ -179,6 +179,53 @@ def against_one_device():
     return guarded(run)
 
 
+def loggers():
+    """ActivationLogger and GradientLogger under two replicas: one file per logged epoch."""
+
+    def run():
+        import tempfile
+
+        from kfx.callbacks import ActivationLogger, GradientLogger
+
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(32, 5)).astype("float32")
+        y = rng.normal(size=(32, 1)).astype("float32")
+        out = {"error": None}
+        for name in ("kfx_fit", "keras_fit"):
+            folder = Path(tempfile.mkdtemp())
+            with strategy.scope():
+                model = dense_model()
+            callbacks = [
+                ActivationLogger(x, log_dir=folder, npz_dir=folder / "npz"),
+                GradientLogger((x, y), log_dir=folder),
+            ]
+            if name == "kfx_fit":
+                fit(
+                    model,
+                    x,
+                    y,
+                    strategy=strategy,
+                    batch_size=8,
+                    epochs=2,
+                    callbacks=callbacks,
+                    verbose=0,
+                )
+            else:
+                with strategy.scope():
+                    model.fit(x, y, batch_size=8, epochs=2, callbacks=callbacks, verbose=0)
+            out[name] = {
+                "npz": sorted(p.name for p in (folder / "npz").iterdir()),
+                "activation_events": len(
+                    list((folder / "activations").glob("events.out.tfevents.*"))
+                ),
+                "gradient_events": len(list((folder / "gradients").glob("events.out.tfevents.*"))),
+                "gradient_norm": callbacks[1].last_norms["global"],
+            }
+        return out
+
+    return guarded(run)
+
+
 def error_of(fn) -> str:
     try:
         fn()
@@ -221,6 +268,7 @@ def main():
         "resnet": resnet(),
         "multi_io": multi_io(),
         "against_one_device": against_one_device(),
+        "loggers": loggers(),
         "errors": bad_inputs(),
     }
     Path(sys.argv[1]).write_text(json.dumps(results))

@@ -102,3 +102,13 @@ def test_bad_input_is_a_value_error_naming_strategy_and_component(results, case,
     assert "MirroredStrategy" in message, message
     for word in words:
         assert word in message, message
+
+
+@pytest.mark.parametrize("trainer", ["kfx_fit", "keras_fit"])
+def test_loggers_write_once_per_epoch_under_two_replicas(results, trainer):
+    result = results["loggers"]
+    assert result["error"] is None, result["error"]
+    logged = result[trainer]
+    assert logged["npz"] == ["activations_epoch_0001.npz", "activations_epoch_0002.npz"]
+    assert logged["activation_events"] == 2 and logged["gradient_events"] == 2
+    assert np.isfinite(logged["gradient_norm"]) and logged["gradient_norm"] > 0
