@@ -308,9 +308,15 @@ def main() -> None:
     if args.memory_trials <= MEMORY_FROM:
         parser.error(f"--memory-trials must be > {MEMORY_FROM}")
 
-    from _common import write_result
+    from _common import RESULTS, write_result
 
     result: dict = {"settings": {k: v for k, v in vars(args).items() if k != "memory_child"}}
+    previous = RESULTS / "search.json"
+    if args.skip and previous.exists():  # skipped sections keep their last measurement
+        last = json.loads(previous.read_text())
+        result.update(
+            {k: last[k] for k in ("overhead", "memory", "workers") if k in args.skip and k in last}
+        )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "overhead" not in args.skip:
