@@ -13,7 +13,8 @@ import numpy as np
 from kfx import _events, _io
 from kfx.blocks._common import check_positive_int, fail
 from kfx.callbacks._common import EpochLogger, read_data
-from kfx.callbacks._stats import BINS, feature_map_grid, summarize
+from kfx.callbacks._stats import BINS, FirstSample, Summary, feature_map_grid, reduce_tensor
+from kfx.callbacks._stats import stats as reduced_stats
 
 #: The TensorBoard run (sub-folder of `log_dir`) that activations go to.
 RUN = "activations"
@@ -22,12 +23,13 @@ RUN = "activations"
 class ActivationLogger(EpochLogger):
     """Record the chosen layers' outputs at the end of every n-th epoch.
 
-    One activation model is built per trained model at ``on_train_begin`` (it shares the
-    model's layers, so it sees training progress); at the end of a logging epoch it runs once,
-    eagerly, on the first `max_samples` samples of `data`; histograms, mean, std and the
-    fraction of zeros of a large activation are computed with ``keras.ops`` where it lives,
-    so only small arrays come back (one under 65,536 values is copied and reduced with numpy,
-    cheaper than a dozen device ops). Nothing runs on other epochs or on batches.
+    One summary model is built per trained model at ``on_train_begin``: it shares the model's
+    layers (so it sees training progress) and outputs, per chosen layer, the histogram counts
+    and moments computed by a reduction layer inside the same graph, so they run where the
+    activations live and only small arrays come back (raw activations only when npz files
+    are written, one sample's feature maps only for images). At the end of a logging epoch
+    it runs once, compiled by ``predict_on_batch``, on the first `max_samples` samples of
+    `data`. Nothing runs on other epochs or on batches.
 
     Layer paths are those of :func:`kfx.templates.feature_extractor`: a nested model's layers
     are ``"outer/inner"``, the k-th call of a shared layer is ``"name:k"``, a layer with
@@ -74,7 +76,14 @@ class ActivationLogger(EpochLogger):
         {'hidden': (2, 3), 'score': (2, 1)}
     """
 
-    _TRANSIENT = ("_extractor", "_paths", "_tb_dir", "_npz_dir_ok", "_channels_last")
+    _TRANSIENT = (
+        "_extractor",
+        "_summarizer",
+        "_layout",
+        "_tb_dir",
+        "_npz_dir_ok",
+        "_channels_last",
+    )
 
     def __init__(
         self,
@@ -112,6 +121,7 @@ class ActivationLogger(EpochLogger):
         self.npz_bytes = 0
         self.npz_files: list[Path] = []
         self._extractor = None
+        self._summarizer = None
 
     def on_train_begin(self, logs=None):
         from kfx.templates import feature_extractor
@@ -132,8 +142,8 @@ class ActivationLogger(EpochLogger):
                     "nesting them (wrap a subclassed model's call in a functional model)",
                 )
             raise ValueError(f"{where}: {err}") from err
-        self._paths = list(self._extractor.output)
         self._channels_last = keras.config.image_data_format() == "channels_last"
+        self._summarizer, self._layout = self._summary_model(self._extractor)
         self._tb_dir = self._prepare_dir(
             None if self.log_dir is None else self.log_dir / RUN, "TensorBoard"
         )
@@ -150,33 +160,77 @@ class ActivationLogger(EpochLogger):
             )
         return dict(self._extractor(self.x, training=False))
 
+    def _summary_model(self, extractor: keras.Model) -> tuple[keras.Model | None, dict]:
+        """One model for everything a logging epoch needs, compiled once by ``predict``.
+
+        Its outputs, per float layer output: the reductions (:class:`Summary`, computed where
+        the activations live), the raw values when npz files are written, the first sample
+        of 2D feature maps when images are. `layout` maps each path to its output indices.
+        Under a distribution strategy ``predict`` would reduce each replica's share apart:
+        then no model is returned and :meth:`_results` computes the same list eagerly.
+        """
+        outputs, layout = [], {}
+        for path, tensor in extractor.output.items():
+            if not _is_float(tensor):
+                continue
+            moments, counts = Summary(BINS, name=f"kfx_summary_{len(layout)}")(tensor)
+            entry = {"moments": len(outputs), "counts": len(outputs) + 1}
+            outputs += [moments, counts]
+            if self.npz_dir is not None:
+                entry["values"] = len(outputs)
+                outputs.append(tensor)
+            if self.images and len(tensor.shape) == 4:
+                entry["first"] = len(outputs)
+                outputs.append(FirstSample(name=f"kfx_first_{len(layout)}")(tensor))
+            layout[path] = entry
+        if _distributed():
+            return None, layout
+        return keras.Model(extractor.inputs, outputs, name=f"{extractor.name}_summary"), layout
+
+    def _results(self) -> list:
+        """The summary model's outputs for the recorded samples (eagerly without one)."""
+        if self._summarizer is not None:
+            return self._summarizer.predict_on_batch(self.x)
+        results: list = [None] * (1 + max(max(e.values()) for e in self._layout.values()))
+        for path, tensor in self.activations().items():
+            entry = self._layout.get(path)
+            if entry is None:
+                continue
+            results[entry["moments"]], results[entry["counts"]] = reduce_tensor(tensor, BINS)
+            if "values" in entry:
+                results[entry["values"]] = keras.ops.convert_to_numpy(tensor)
+            if "first" in entry:
+                results[entry["first"]] = keras.ops.convert_to_numpy(tensor[:1])
+        return results
+
     def _log(self, epoch: int) -> None:
-        outputs = {path: value for path, value in self.activations().items() if _is_float(value)}
+        results = self._results()
         if self._usable(self._tb_dir, "TensorBoard"):
             try:
-                _events.write_event_file(self._tb_dir, [(epoch, self._summaries(outputs))])
+                _events.write_event_file(self._tb_dir, [(epoch, self._summaries(results))])
             except OSError as err:
                 self._warn("TensorBoard", f"could not write to {str(self._tb_dir)!r} ({err})")
         if self._npz_dir_ok is not None and self._usable(self._npz_dir_ok, "npz"):
-            self._write_npz(epoch, outputs)
+            arrays = {path: np.asarray(results[e["values"]]) for path, e in self._layout.items()}
+            self._write_npz(epoch, arrays)
 
-    def _summaries(self, outputs: dict[str, Any]) -> list:
+    def _summaries(self, results: list) -> list:
         values = []
-        for path, tensor in outputs.items():
-            stats = summarize(tensor, BINS)
+        for path, entry in self._layout.items():
+            counts = np.asarray(results[entry["counts"]])
+            stats = reduced_stats(results[entry["moments"]], counts, int(counts.sum()))
             if self.histograms:
                 values.append(
                     _events.histogram(f"{path}/activations", stats["edges"], stats["counts"])
                 )
             for name in ("mean", "std", "zero_fraction"):
                 values.append(_events.scalar(f"{path}/activation_{name}", stats[name]))
-            if self.images and len(tensor.shape) == 4:
-                grid = feature_map_grid(keras.ops.convert_to_numpy(tensor[0]), self._channels_last)
+            if "first" in entry:
+                grid = feature_map_grid(np.asarray(results[entry["first"]])[0], self._channels_last)
                 values.append(_events.image(f"{path}/feature_maps", grid))
         return values
 
-    def _write_npz(self, epoch: int, outputs: dict[str, Any]) -> None:
-        arrays = {path: keras.ops.convert_to_numpy(value) for path, value in outputs.items()}
+    def _write_npz(self, epoch: int, arrays: dict[str, np.ndarray]) -> None:
         size = sum(a.nbytes for a in arrays.values())
         if self.npz_bytes + size > self.max_npz_mb * 2**20:
             self._warn(
@@ -195,6 +249,15 @@ class ActivationLogger(EpochLogger):
             return
         self.npz_bytes += size
         self.npz_files.append(path)
+
+
+def _distributed() -> bool:
+    """Whether a tf.distribute strategy (other than the default) is in scope."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy()
 
 
 def _is_float(value: Any) -> bool:

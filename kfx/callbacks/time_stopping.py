@@ -43,6 +43,13 @@ class TimeStopping(keras.callbacks.Callback):
         self.stopped_epoch = -1
         self._deadline = None
         self._epoch = 0
+        self._trained = None
+
+    def set_model(self, model):
+        super().set_model(model)
+        # Our own reference: on JAX the `model` property syncs the training state, which a
+        # batch-end hook run asynchronously must not touch (the next step may own the buffers).
+        self._trained = model
 
     def on_train_begin(self, logs=None):
         self._deadline = time.monotonic() + self.seconds
@@ -69,7 +76,7 @@ class TimeStopping(keras.callbacks.Callback):
             and self._deadline is not None
             and time.monotonic() >= self._deadline
         ):
-            self.model.stop_training = True
+            self._trained.stop_training = True
             self.stopped_epoch = self._epoch
 
     def get_config(self) -> dict:
