@@ -4,7 +4,8 @@ A small CNN on fixed synthetic 32x32x3 images trains for 3 epochs under each con
 no callback, ActivationLogger with its defaults, ActivationLogger with npz and images,
 GradientLogger, and ``keras.callbacks.TensorBoard(histogram_freq=1)``. Every configuration
 starts from the same weights with its train function already compiled; the configurations
-alternate over the repeats so machine noise hits each. Two overheads are reported:
+alternate over the repeats (in a rotating order) so machine noise hits each. Two overheads
+are reported:
 
 - ``wall``: the fastest fit of a configuration over the fastest fit without callbacks, minus 1
   (noise only ever adds time, so the minimum is the cleanest figure on a busy machine);
@@ -113,7 +114,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         configs = configurations(x, y, folder)
         for repeat in range(args.repeats):
-            for name, make in configs.items():
+            names = list(configs)
+            shift = repeat % len(names)  # rotate: whatever runs first in a round pays a cost
+            for name in names[shift:] + names[:shift]:
+                make = configs[name]
                 model.set_weights(start_weights)
                 callbacks = [timed(c) for c in make()]
                 start = time.perf_counter()
