@@ -13,10 +13,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-
 # Registers every kfx layer with Keras, so saved models that use them load after `import kfx`.
 from kfx import layers
+from kfx._lazy import lazy
 
 __version__ = "0.1.0"
 
@@ -35,13 +34,4 @@ _SUBMODULES = (
 __all__ = ["__version__", "layers", *_SUBMODULES]
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"kfx.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'kfx' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy(__name__, globals(), submodules=_SUBMODULES)

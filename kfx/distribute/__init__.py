@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from kfx._lazy import lazy
 
 _LAZY = {
     "fit": "training",
@@ -33,16 +33,4 @@ _SUBMODULES = ("cli", "launcher", "strategies", "training")
 __all__ = [*_LAZY, *_SUBMODULES]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"kfx.distribute.{_LAZY[name]}"), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"kfx.distribute.{name}")
-    else:
-        raise AttributeError(f"module 'kfx.distribute' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy(__name__, globals(), _LAZY, _SUBMODULES)

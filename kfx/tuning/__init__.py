@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from kfx._lazy import lazy
 
 # Cheap (standard library only at import time) and imported here, so that the name
 # `kfx.tuning.search` is the function and not its module.
@@ -47,16 +47,4 @@ _SUBMODULES = ("cli", "hparams", "hypermodels", "launcher", "tuners")
 __all__ = ["make_tuner", "search", *_LAZY, *_SUBMODULES]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"kfx.tuning.{_LAZY[name]}"), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"kfx.tuning.{name}")
-    else:
-        raise AttributeError(f"module 'kfx.tuning' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy(__name__, globals(), _LAZY, _SUBMODULES)
