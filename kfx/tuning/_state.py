@@ -9,6 +9,11 @@ the last good copy back in place of a file that does not parse.
 
 The copies are one step behind at most, which is what keras-tuner needs: a trial whose
 end was being recorded when the process died comes back as running and is run again.
+
+The files can also disagree: a chief killed between writing a trial's end (its
+``trial.json``) and the oracle's list of ongoing trials (``oracle.json``) leaves a finished
+trial listed as ongoing, and keras-tuner would hand it out again on resume. :func:`repair`
+takes such trials off that list.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from kfx import _io
 
 BACKUP_DIR = ".kfx-backup"
 ORACLE_FILE = "oracle.json"
+#: Trial statuses after which a trial is never run again.
+ENDED = ("COMPLETED", "FAILED", "INVALID", "STOPPED")
 
 
 def trial_file(trial_id: str) -> str:
@@ -62,7 +69,8 @@ def repair(project: str | Path, files: Iterable[str] | None = None) -> list[str]
     project = Path(project)
     if not project.is_dir():
         return []
-    if files is None:
+    whole = files is None  # the chief's (or a local search's) check of the whole project
+    if whole:
         files = root_files(project) + sorted(
             p.relative_to(project).as_posix() for p in project.glob("trial_*/trial.json")
         )
@@ -90,4 +98,31 @@ def repair(project: str | Path, files: Iterable[str] | None = None) -> list[str]
             # A tuner's state file: keras-tuner's tuners keep no state in it.
             _io.write_text(path, "{}")
             done.append(f"reset {path} (it was cut short)")
-    return done
+    # The oracle's files are the chief's alone: a worker checks only its own file.
+    return done + (_drop_ended_ongoing(project) if whole else [])
+
+
+def _drop_ended_ongoing(project: Path) -> list[str]:
+    """Take trials whose ``trial.json`` says they ended off ``oracle.json``'s ongoing list."""
+    path = project / ORACLE_FILE
+    try:
+        state = json.loads(path.read_text())
+        ongoing = state.get("ongoing_trials") or {}
+    except (OSError, ValueError, AttributeError):
+        return []
+    ended = {}
+    for tuner_id, trial_id in ongoing.items():
+        try:
+            status = json.loads((project / trial_file(trial_id)).read_text()).get("status")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if status in ENDED:
+            ended[tuner_id] = (trial_id, status)
+    if not ended:
+        return []
+    state["ongoing_trials"] = {k: v for k, v in ongoing.items() if k not in ended}
+    _io.write_text(path, json.dumps(state))
+    return [
+        f"trial {trial_id} ({status}) was still listed as running on {tuner_id}; it is not run again"
+        for tuner_id, (trial_id, status) in ended.items()
+    ]

@@ -191,6 +191,24 @@ def test_resume_after_a_state_file_was_cut_short(tmp_path, capsys):
     assert statuses == ["COMPLETED"] * 3
 
 
+def test_a_finished_trial_still_listed_as_ongoing_is_not_run_again(tmp_path, capsys):
+    # A chief killed between writing a trial's end and the oracle's state leaves this.
+    search(build, X, Y, validation_data=(X, Y), max_trials=2, epochs=1, directory=tmp_path)
+    oracle_file = tmp_path / "kfx" / "oracle.json"
+    state = json.loads(oracle_file.read_text())
+    first = sorted(
+        p.parent.name.removeprefix("trial_") for p in (tmp_path / "kfx").glob("trial_*/trial.json")
+    )[0]
+    state["ongoing_trials"] = {"tuner0": first}
+    oracle_file.write_text(json.dumps(state))
+    capsys.readouterr()
+    tuner = search(build, X, Y, validation_data=(X, Y), max_trials=3, epochs=1, directory=tmp_path)
+    out = capsys.readouterr().out
+    assert f"trial {first} (COMPLETED) was still listed as running on tuner0" in out
+    assert out.count(" completed in ") == 1  # one new trial; the finished one is not redone
+    assert [t.status for t in tuner.oracle.trials.values()] == ["COMPLETED"] * 3
+
+
 def test_summary_without_completed_trials(tmp_path):
     tuner = tuners.RandomSearch(build, objective="val_loss", directory=tmp_path)
     text = tuners.summary(tuner)
