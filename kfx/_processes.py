@@ -177,12 +177,34 @@ def add_command_arguments(parser: argparse.ArgumentParser, script: str, example:
     )
 
 
-def command_of(args: argparse.Namespace, prog: str, example: str) -> list[str] | None:
-    """The command after ``--``; None (and a message) when there is none."""
+def run_command(
+    args: argparse.Namespace, prog: str, example: str, start: Callable[[list[str]], int]
+) -> int:
+    """Run a launcher's parsed arguments: `start` the command given after ``--``.
+
+    Returns `start`'s status, or 2 (with a message) when there is no command or `start`
+    rejects an argument with a ValueError.
+    """
     command = list(args.command)
     if command[:1] == ["--"]:
         command = command[1:]
     if not command:
         print(f"{prog}: give the script to run after --, e.g. {example}", file=sys.stderr)
-        return None
-    return command
+        return 2
+    try:
+        return start(command)
+    except ValueError as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        return 2
+
+
+def module_main(
+    prog: str,
+    description: str,
+    add_arguments: Callable[[argparse.ArgumentParser], argparse.ArgumentParser],
+    run: Callable[[argparse.Namespace], int],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """A launcher's ``python -m`` entry point: parse `argv` and `run` it."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    return run(add_arguments(parser).parse_args(argv))

@@ -176,18 +176,19 @@ class ActivationLogger(EpochLogger):
         ``keras.ops`` where large activations live).
         """
         compiled = keras.backend.backend() == "jax"
-        outputs, layout = [], {}
+        outputs, layout, count = [], {}, 0
         for i, (path, tensor) in enumerate(extractor.output.items()):
             if not _is_float(tensor):
                 continue
-            entry = layout[path] = {"moments": len(outputs), "counts": len(outputs) + 1}
-            outputs += [*Summary(BINS, name=f"kfx_summary_{i}")(tensor)] if compiled else [0, 0]
-            if self.npz_dir is not None:
-                entry["values"] = len(outputs)
-                outputs.append(tensor)
-            if self.images and len(tensor.shape) == 4:
-                entry["first"] = len(outputs)
-                outputs.append(FirstSample(name=f"kfx_first_{i}")(tensor) if compiled else 0)
+            slots = ["moments", "counts"]
+            slots += ["values"] if self.npz_dir is not None else []
+            slots += ["first"] if self.images and len(tensor.shape) == 4 else []
+            layout[path] = {slot: count + k for k, slot in enumerate(slots)}
+            count += len(slots)
+            if compiled:
+                outputs += [*Summary(BINS, name=f"kfx_summary_{i}")(tensor)]
+                outputs += [tensor] if "values" in slots else []
+                outputs += [FirstSample(name=f"kfx_first_{i}")(tensor)] if "first" in slots else []
         if not compiled:
             return None, layout
         return keras.Model(extractor.inputs, outputs, name=f"{extractor.name}_summary"), layout

@@ -50,10 +50,11 @@ from kfx._processes import (
     add_command_arguments,
     add_common_arguments,
     caught_signals,
-    command_of,
     exit_status,
     free_port,
+    module_main,
     reporter,
+    run_command,
     show_tail,
     stop,
 )
@@ -179,25 +180,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run parsed ``kfx train`` arguments (see :func:`add_arguments`)."""
-    command = command_of(args, "kfx train", "kfx train --workers 2 -- python train.py")
-    if command is None:
-        return 2
-    try:
-        return launch(
+    return run_command(
+        args,
+        "kfx train",
+        "kfx train --workers 2 -- python train.py",
+        lambda command: launch(
             args.workers, command, host=args.host, log_dir=args.log_dir, timeout=args.timeout
-        )
-    except ValueError as err:
-        print(f"kfx train: {err}", file=sys.stderr)
-        return 2
+        ),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m kfx.distribute.launcher --workers N -- python train.py``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m kfx.distribute.launcher",
-        description="Run a training script as N TensorFlow workers on this machine.",
+    return module_main(
+        "python -m kfx.distribute.launcher",
+        "Run a training script as N TensorFlow workers on this machine.",
+        add_arguments,
+        run,
+        argv,
     )
-    return run(add_arguments(parser).parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -45,12 +45,13 @@ from kfx._processes import (
     add_command_arguments,
     add_common_arguments,
     caught_signals,
-    command_of,
     exit_status,
     free_port,
     listening,
+    module_main,
     port_is_free,
     reporter,
+    run_command,
     show_tail,
     stop,
 )
@@ -248,11 +249,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run parsed ``kfx tune`` arguments (see :func:`add_arguments`)."""
-    command = command_of(args, "kfx tune", "kfx tune --workers 2 -- python search.py")
-    if command is None:
-        return 2
-    try:
-        return launch(
+    return run_command(
+        args,
+        "kfx tune",
+        "kfx tune --workers 2 -- python search.py",
+        lambda command: launch(
             command,
             workers=args.workers,
             port=args.port,
@@ -260,19 +261,19 @@ def run(args: argparse.Namespace) -> int:
             log_dir=args.log_dir,
             max_restarts=args.max_restarts,
             timeout=args.timeout,
-        )
-    except ValueError as err:
-        print(f"kfx tune: {err}", file=sys.stderr)
-        return 2
+        ),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m kfx.tuning.launcher --workers N -- python search.py``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m kfx.tuning.launcher",
-        description="Run a keras-tuner script as one chief and N workers on this machine.",
+    return module_main(
+        "python -m kfx.tuning.launcher",
+        "Run a keras-tuner script as one chief and N workers on this machine.",
+        add_arguments,
+        run,
+        argv,
     )
-    return run(add_arguments(parser).parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -164,7 +164,7 @@ def make_tuner(
     import keras_tuner
     from keras_tuner.engine.base_tuner import BaseTuner
 
-    from kfx.blocks._common import fail
+    from kfx.blocks._common import check_positive_int, fail
     from kfx.tuning import tuners as _tuners
 
     where = "search"
@@ -182,8 +182,7 @@ def make_tuner(
         isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1
     ):
         fail(where, "max_trials", max_trials, "a positive int or None")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        fail(where, "epochs", epochs, "a positive int")
+    check_positive_int(where, "epochs", epochs)
     if tuner_kwargs is not None and not isinstance(tuner_kwargs, Mapping):
         fail(where, "tuner_kwargs", tuner_kwargs, "None or a dict of tuner arguments")
 
