@@ -51,7 +51,7 @@ from keras_tuner.engine.trial import TrialStatus
 
 from kfx import _io
 from kfx.blocks._common import fail
-from kfx.tuning import _env, _state
+from kfx.tuning import _env, _single_replica, _state
 from kfx.tuning import hparams as _hparams
 
 #: Seconds a worker sleeps after its first "idle" answer; doubled on each further one.
@@ -165,32 +165,39 @@ class TunerMixin:
         print(summary(self, elapsed=time.time() - started), flush=True)
 
     def _kfx_run_trials(self, fit_args, fit_kwargs) -> None:
-        """keras-tuner's own search loop, with the collector frozen around it (_freeze_gc).
+        """keras-tuner's own search loop, with each trial's build wrapped (an instance
+        attribute shadows it) for speed and memory.
 
-        keras-tuner clears the session and collects garbage right before each build; the
-        build is wrapped (an instance attribute shadows it) to freeze, at that moment, what
-        the trials so far left alive, so no collection walks it again and none is added. On
-        TensorFlow every trial leaves about 6,000 objects alive for good (its train step's
-        graph stays in TensorFlow's gradient registry): unfrozen, they made each collection
-        slower with every trial (about 200 ms a trial after 30 trials).
+        - keras-tuner clears the session and collects garbage (twice) right before each
+          build; the wrapper freezes (``gc.freeze``), at that moment, what is alive, so no
+          later collection walks the objects that existed before the trial (unfrozen, each
+          of those collections walks every object of the process: ~200 ms a trial). The
+          search starts with one such collection and freeze (:func:`_freeze_gc`) and ends
+          with one that walks only the last trial's objects;
+        - on TensorFlow the trial's optimizer skips the all-reduce of its one replica, which
+          would keep the trial's train-step graph alive for good (see
+          :mod:`kfx.tuning._single_replica`).
         """
         frozen = _freeze_gc()
         hypermodel = self.hypermodel
         build = hypermodel.build
-        if frozen:
 
-            def build_frozen(hp):
+        def build_trial(hp):
+            if frozen:
                 gc.freeze()  # after keras-tuner's clear_session() and gc.collect()
-                return build(hp)
+            model = build(hp)
+            _single_replica.skip_all_reduce(model)
+            return model
 
-            hypermodel.build = build_frozen
+        hypermodel.build = build_trial
         try:
             super().search(*fit_args, **fit_kwargs)
         finally:
             hypermodel.build = build
+            # Free the last trial while the rest is frozen: a full collection walks them all.
+            keras.backend.clear_session()
             if frozen:
                 gc.unfreeze()
-            keras.backend.clear_session()
 
     def _kfx_watch_oracle(self, *, report: bool) -> threading.Event:
         """Wrap the oracle's create_trial and end_trial (instance attributes shadow them).
@@ -460,9 +467,7 @@ def _release_backend_caches() -> None:
 
     On JAX every trial's model compiles new XLA programs that JAX keeps until
     ``jax.clear_caches()``: about 10 MB a trial for a tiny model. (keras-tuner's own
-    ``clear_session()`` before each build frees Keras' state; on TensorFlow it cannot free
-    the one train-step graph per trial that ``tf.custom_gradient`` registers for good, see
-    docs/tuning.md.)
+    ``clear_session()`` before each build frees Keras' state.)
     """
     if keras.backend.backend() == "jax":
         import jax

@@ -90,15 +90,29 @@ def test_a_worker_never_deletes_the_shared_project(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
+def _live_tf_graphs() -> int:
+    """TensorFlow graphs alive (train steps are FuncGraphs); 0 on other backends."""
+    if keras.backend.backend() != "tensorflow":
+        return 0
+    import tensorflow as tf
+
+    return sum(isinstance(o, tf.Graph) for o in gc.get_objects())
+
+
 def test_nothing_of_a_trial_outlives_it(tmp_path):
     built: list[weakref.ref] = []
     alive_at_build = []
     frozen_during = []
+    graphs_at_build = []
 
     def tracked(hp):
         gc.collect()
         alive_at_build.append(sum(ref() is not None for ref in built))
         frozen_during.append(gc.get_freeze_count() > 0)
+        if frozen_during[-1]:
+            gc.unfreeze()  # gc.get_objects() leaves frozen objects out
+            graphs_at_build.append(_live_tf_graphs())
+            gc.freeze()
         model = build(hp)
         built.append(weakref.ref(model))
         return model
@@ -119,6 +133,9 @@ def test_nothing_of_a_trial_outlives_it(tmp_path):
     # gc.freeze() during the search (cheap per-trial collections), undone after it.
     assert all(frozen_during[1:])  # the first build (the search space) comes before search()
     assert after == 0
+    # No trial's train-step graph stays alive (on TensorFlow, Keras' one-replica all-reduce
+    # would keep each one in the gradient registry: see test_single_replica.py).
+    assert len(graphs_at_build) == 6 and len(set(graphs_at_build)) == 1, graphs_at_build
 
 
 def test_memory_stays_flat_across_trials_on_jax(fresh_python, tmp_path):
