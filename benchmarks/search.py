@@ -2,14 +2,15 @@
 
 (a) Overhead per trial: a search's wall time minus the time its trials spent in
     ``model.fit``, divided by the trials, for ``kfx.tuning.search`` and for a plain
-    ``keras_tuner.RandomSearch`` on the same trivial model and data, in the same process,
-    alternating the two over the rounds (after one warm-up search of each). Building the
+    ``keras_tuner.RandomSearch`` on the same trivial model and data, each search in a
+    fresh process after a warm-up search of 2 trials, the two alternating. Building the
     model, keras-tuner's bookkeeping, checkpoints, kfx's lines and HParams all count as
     overhead. Target: kfx <= 50 ms a trial.
 (b) Memory: resident set size (``VmRSS`` in ``/proc/self/status``) after 5 trials and after
     50 trials of one search, each tuner and Keras backend (TensorFlow, JAX) in a fresh
-    process (plain keras-tuner with ``--memory-tuners kfx keras_tuner``). Target: kfx
-    grows < 50 MB.
+    process (plain keras-tuner with ``--memory-tuners kfx keras_tuner``; kfx also with
+    ``MALLOC_ARENA_MAX=2``), and the growth over the second half of the trials alone.
+    Target: kfx grows < 50 MB.
 (c) Distributed: trials per minute of ``kfx tune --workers 1`` and ``--workers 2`` running
     ``examples/search_digits.py --quick --trials N``; the rate is the trials divided by the
     span from the first trial's start to the last trial's end (the trials' HParams session
@@ -154,15 +155,40 @@ def load_average() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def overhead(trials: int, rounds: int, work: Path) -> dict:
+def overhead_child(which: str, trials: int) -> None:
+    """In a fresh process: a 2-trial warm-up search (imports, first traces), then the
+    measured one; its timings as JSON on stdout."""
+    with tempfile.TemporaryDirectory() as work:
+        run_search(which, 2, str(Path(work) / "warmup"))
+        timings, _ = run_search(which, trials, str(Path(work) / "measured"))
+    print(json.dumps(timings))
+
+
+def child(*args: str, backend: str = "tensorflow", env: dict | None = None) -> dict:
+    """Run this script with `args` in a fresh process; the JSON its last line prints."""
+    proc = subprocess.run(
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "KERAS_BACKEND": backend, **(env or {})},
+    )
+    if proc.returncode:
+        raise RuntimeError(f"child {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def overhead(trials: int, rounds: int) -> dict:
+    """Each search in a fresh process, the two tuners alternating: a process runs one
+    search, as a user's does (plain keras-tuner's trials leave graphs alive that would make
+    every later collection in a shared process slower)."""
     runs = {"kfx": [], "keras_tuner": []}
-    for which in runs:  # warm-up: imports, first graph traces
-        run_search(which, 2, str(work / f"warmup_{which}"))
     for r in range(rounds):
         order = list(runs) if r % 2 == 0 else list(reversed(runs))
         for which in order:
             load = load_average()
-            timings, _ = run_search(which, trials, str(work / f"{which}_{r}"))
+            timings = child("--overhead-child", which, "--trials", str(trials))
             runs[which].append({**timings, "load_average_before": load})
             print(
                 f"  {which:>11} round {r}: {trials} trials in {timings['wall_s']:.2f} s "
@@ -199,6 +225,9 @@ def memory_child(which: str, trials: int) -> None:
                 f"rss_after_{trials}_mb": after_all,
                 "growth_mb": after_all - rss[MEMORY_FROM],
                 "growth_mb_per_trial": (after_all - rss[MEMORY_FROM]) / (trials - MEMORY_FROM),
+                # The second half alone: what keeps growing once the allocator has warmed up.
+                "growth_second_half_mb": after_all - rss[trials // 2],
+                "rss_mb_by_trial": [round(value, 1) for value in rss],
             }
         )
     )
@@ -208,22 +237,19 @@ def memory(trials: int, backends: list[str], tuners: list[str]) -> dict:
     result: dict = {"trials": trials}
     for backend in backends:
         result[backend] = {}
-        for which in tuners:
-            proc = subprocess.run(
-                [sys.executable, __file__, "--memory-child", which, "--memory-trials", str(trials)],
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-                env={**os.environ, "KERAS_BACKEND": backend},
+        # kfx once more with two malloc arenas: glibc gives each thread its own, and each
+        # keeps the peak of the largest trial its thread served (see docs/tuning.md).
+        runs = [(which, which, {}) for which in tuners]
+        runs.append(("kfx_malloc_arena_max_2", "kfx", {"MALLOC_ARENA_MAX": "2"}))
+        for key, which, env in runs:
+            got = result[backend][key] = child(
+                "--memory-child", which, "--memory-trials", str(trials), backend=backend, env=env
             )
-            if proc.returncode:
-                raise RuntimeError(f"memory child ({which}) failed:\n{proc.stderr[-3000:]}")
-            got = result[backend][which] = json.loads(proc.stdout.strip().splitlines()[-1])
             print(
-                f"  {backend:>10} {which:>11}: RSS {got[f'rss_after_{MEMORY_FROM}_mb']:.0f} MB "
+                f"  {backend:>10} {key:>22}: RSS {got[f'rss_after_{MEMORY_FROM}_mb']:.0f} MB "
                 f"after {MEMORY_FROM} trials, {got[f'rss_after_{trials}_mb']:.0f} MB after "
-                f"{trials}: +{got['growth_mb']:.1f} MB",
+                f"{trials}: +{got['growth_mb']:.1f} MB (second half +"
+                f"{got['growth_second_half_mb']:.1f} MB)",
                 flush=True,
             )
     return result
@@ -301,7 +327,11 @@ def main() -> None:
     parser.add_argument("--launcher-trials", type=int, default=12)
     parser.add_argument("--skip", nargs="*", default=[], choices=["overhead", "memory", "workers"])
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--overhead-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.overhead_child:
+        overhead_child(args.overhead_child, args.trials)
+        return
     if args.memory_child:
         memory_child(args.memory_child, args.memory_trials)
         return
@@ -310,7 +340,7 @@ def main() -> None:
 
     from _common import RESULTS, write_result
 
-    result: dict = {"settings": {k: v for k, v in vars(args).items() if k != "memory_child"}}
+    result: dict = {"settings": {k: v for k, v in vars(args).items() if not k.endswith("_child")}}
     previous = RESULTS / "search.json"
     if args.skip and previous.exists():  # skipped sections keep their last measurement
         last = json.loads(previous.read_text())
@@ -321,7 +351,7 @@ def main() -> None:
         work = Path(tmp)
         if "overhead" not in args.skip:
             print(f"(a) overhead: {args.trials} trials x {args.rounds} rounds per tuner")
-            result["overhead"] = overhead(args.trials, args.rounds, work)
+            result["overhead"] = overhead(args.trials, args.rounds)
             best = result["overhead"]["best"]
             for which, values in best.items():
                 print(

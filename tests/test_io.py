@@ -24,3 +24,14 @@ def test_failure_inside_keeps_the_old_file_and_leaves_no_temp(tmp_path):
 def test_save_model_needs_a_keras_suffix(tmp_path):
     with pytest.raises(ValueError, match="save_model.*'.keras'"):
         _io.save_model(None, tmp_path / "model.h5")
+
+
+def test_write_bytes_makes_the_folder_keeps_the_mode_and_cleans_up(tmp_path):
+    target = _io.write_bytes(tmp_path / "new" / "deeper" / "state.json", b"{}")
+    assert target.read_bytes() == b"{}"
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"x")
+    assert stat.S_IMODE(os.stat(target).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)
+    with pytest.raises(TypeError):
+        _io.write_bytes(target, "not bytes")
+    assert target.read_bytes() == b"{}" and os.listdir(target.parent) == ["state.json"]

@@ -55,8 +55,7 @@ def backup(project: str | Path, files: Iterable[str]) -> None:
         except OSError:
             continue
         if _valid(data):
-            with _io.atomic_path(project / BACKUP_DIR / rel) as tmp:
-                tmp.write_bytes(data)
+            _io.write_bytes(project / BACKUP_DIR / rel, data)
 
 
 def repair(project: str | Path, files: Iterable[str] | None = None) -> list[str]:
@@ -86,8 +85,7 @@ def repair(project: str | Path, files: Iterable[str] | None = None) -> list[str]
         copy = project / BACKUP_DIR / rel
         good = copy.read_bytes() if copy.is_file() else None
         if good is not None and _valid(good):
-            with _io.atomic_path(path) as tmp:
-                tmp.write_bytes(good)
+            _io.write_bytes(path, good)
             done.append(f"restored {path} from its last good copy (it was cut short)")
         elif rel.endswith("/trial.json"):
             # Never written in full and never backed up: the trial was being created, so the

@@ -36,6 +36,8 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import gc
 import math
 import threading
@@ -335,8 +337,8 @@ class TunerMixin:
             flush=True,
         )
         super().on_trial_end(trial)
-        _state.backup(self.project_dir, [f"{self.tuner_id}.json"])
-        _release_backend_caches()
+        # (The tuner's own state file needs no copy: a cut-short one is reset on resume.)
+        _release_trial_memory()
 
     # -- HParams experiment -----------------------------------------------------------------
 
@@ -462,17 +464,32 @@ def _search_over(oracle) -> bool:
     return not oracle.ongoing_trials and not oracle.tuner_ids
 
 
-def _release_backend_caches() -> None:
-    """Drop what the backend compiled for the trial just ended.
+def _release_trial_memory() -> None:
+    """Give back what the trial just ended used.
 
-    On JAX every trial's model compiles new XLA programs that JAX keeps until
-    ``jax.clear_caches()``: about 10 MB a trial for a tiny model. (keras-tuner's own
-    ``clear_session()`` before each build frees Keras' state.)
+    - On JAX every trial's model compiles new XLA programs that JAX keeps until
+      ``jax.clear_caches()``: about 10 MB a trial for a tiny model. (keras-tuner's own
+      ``clear_session()`` before each build frees Keras' state.)
+    - With glibc, ``malloc_trim(0)`` hands the heap pages freed by the trial back to the
+      system: each of XLA's and TensorFlow's threads allocates from its own arena, and
+      without it every arena keeps the peak of the largest trial it served.
     """
     if keras.backend.backend() == "jax":
         import jax
 
         jax.clear_caches()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None (another C library, another system)."""
+    try:
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except (OSError, TypeError):
+        return None
 
 
 def _freeze_gc() -> bool:
