@@ -157,10 +157,17 @@ def load_average() -> float:
 
 def overhead_child(which: str, trials: int) -> None:
     """In a fresh process: a 2-trial warm-up search (imports, first traces), then the
-    measured one; its timings as JSON on stdout."""
+    measured one; its timings as JSON on stdout. For kfx, a search of twice the trials
+    follows, which splits the overhead into a cost per search and one per trial."""
     with tempfile.TemporaryDirectory() as work:
         run_search(which, 2, str(Path(work) / "warmup"))
         timings, _ = run_search(which, trials, str(Path(work) / "measured"))
+        if which == "kfx":
+            double, _ = run_search(which, 2 * trials, str(Path(work) / "double"))
+            total = timings["overhead_ms_per_trial"] * trials
+            per_trial = (double["overhead_ms_per_trial"] * 2 * trials - total) / trials
+            timings["marginal_ms_per_trial"] = per_trial
+            timings["fixed_ms_per_search"] = total - per_trial * trials
     print(json.dumps(timings))
 
 
@@ -199,6 +206,13 @@ def overhead(trials: int, rounds: int) -> dict:
                 f"; load {load:.1f}",
                 flush=True,
             )
+            if "marginal_ms_per_trial" in timings:
+                print(
+                    f"              = {timings['fixed_ms_per_search']:.0f} ms a search + "
+                    f"{timings['marginal_ms_per_trial']:.0f} ms a trial (from a search of "
+                    f"{2 * trials} trials after it)",
+                    flush=True,
+                )
     keys = (
         "overhead_ms_per_trial",
         "tuner_ms_per_trial",
@@ -206,9 +220,11 @@ def overhead(trials: int, rounds: int) -> dict:
         "tuner_cpu_ms_per_trial",
     )
     best = {
-        which: {key: min(run[key] for run in values) for key in keys}
+        which: {key: min(run[key] for run in values if key in run) for key in keys}
         for which, values in runs.items()
     }
+    best["kfx"]["marginal_ms_per_trial"] = min(r["marginal_ms_per_trial"] for r in runs["kfx"])
+    best["kfx"]["fixed_ms_per_search"] = min(r["fixed_ms_per_search"] for r in runs["kfx"])
     return {"trials": trials, "rounds": runs, "best": best}
 
 

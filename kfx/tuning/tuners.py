@@ -12,7 +12,9 @@ arguments, same files, same chief/worker protocol), plus:
 - **failed trials** leave ``traceback.txt`` in their trial folder;
 - **speed and memory**: during the search the objects that existed before it are moved out of
   the garbage collector's way (``gc.freeze``), so keras-tuner's per-trial ``gc.collect``
-  costs milliseconds instead of a few hundred; nothing of a trial is kept after it;
+  costs milliseconds instead of a few hundred; nothing of a trial is kept after it (on
+  TensorFlow its optimizer skips the one-replica all-reduce that would keep its graph, see
+  :mod:`kfx.tuning._single_replica`; on JAX the compiled programs are dropped);
 - **distributed search**: a worker whose request for a trial is answered "idle" (Hyperband
   waiting for a round to finish) sleeps before asking again, from `idle_backoff` seconds
   doubling up to `max_idle_backoff`, instead of asking again at once; a worker never
