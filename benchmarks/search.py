@@ -60,14 +60,17 @@ def make_hypermodel(record_rss: bool = False):
             self.wall = {"fit": 0.0, "build": 0.0}
             self.cpu = {"fit": 0.0, "build": 0.0}  # the main thread's CPU time
             self.rss_at_build: list[float] = []  # entry k: RSS after k trials
+            self.events: list[tuple[str, float, float]] = []  # (what, start, end)
 
         def timed(self, what, function, *args, **kwargs):
             wall, cpu = time.perf_counter(), time.thread_time()
             try:
                 return function(*args, **kwargs)
             finally:
-                self.wall[what] += time.perf_counter() - wall
+                end = time.perf_counter()
+                self.wall[what] += end - wall
                 self.cpu[what] += time.thread_time() - cpu
+                self.events.append((what, wall, end))
 
         def build(self, hp):
             if record_rss:
@@ -98,7 +101,7 @@ def data():
     return x, x.sum(axis=1)
 
 
-def run_search(which: str, trials: int, directory: str, record_rss: bool = False):
+def run_search(which: str, trials: int, directory: str, record_rss: bool = False, seed: int = 1):
     """One search of `trials` trials; returns (timings, hypermodel)."""
     import keras_tuner
 
@@ -106,7 +109,7 @@ def run_search(which: str, trials: int, directory: str, record_rss: bool = False
 
     hypermodel = make_hypermodel(record_rss)
     x, y = data()
-    wall, cpu = time.perf_counter(), time.thread_time()
+    started, cpu = time.perf_counter(), time.thread_time()
     with contextlib.redirect_stdout(io.StringIO()):  # kfx's trial lines, keras-tuner's tables
         if which == "kfx":
             tuner = search(
@@ -131,12 +134,19 @@ def run_search(which: str, trials: int, directory: str, record_rss: bool = False
                 seed=1,
             )
             tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
-    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    ended, cpu = time.perf_counter(), time.thread_time() - cpu
+    wall = ended - started
+    # The first trial's build is the build right before the first fit (keras-tuner builds
+    # the model once before, to learn the search space).
+    events = hypermodel.events
+    first_fit = next(i for i, (what, _, _) in enumerate(events) if what == "fit")
+    first_trial_start = events[first_fit - 1][1]
+    last_trial_end = events[-1][2]
     completed = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
     if completed != trials:
         raise RuntimeError(f"{which}: {completed} of {trials} trials completed")
     ms = 1000 / trials
-    timings = {
+    timings: dict = {
         "wall_s": wall,
         "fit_s": hypermodel.wall["fit"],
         "build_s": hypermodel.wall["build"],
@@ -147,7 +157,15 @@ def run_search(which: str, trials: int, directory: str, record_rss: bool = False
         # The same two on the main thread's CPU clock: what a busy machine does not inflate.
         "overhead_cpu_ms_per_trial": ms * (cpu - hypermodel.cpu["fit"]),
         "tuner_cpu_ms_per_trial": ms * (cpu - hypermodel.cpu["fit"] - hypermodel.cpu["build"]),
+        # Once a search: from its start to the first trial's build (the tuner, the search
+        # space's build, kfx's collection of the whole process) and from the last trial's
+        # fit to its end (that trial's bookkeeping, the summary).
+        "before_first_trial_ms": 1000 * (first_trial_start - started),
+        "after_last_trial_ms": 1000 * (ended - last_trial_end),
     }
+    timings["between_ms_per_trial"] = (
+        1000 * (last_trial_end - first_trial_start - hypermodel.wall["fit"]) / trials
+    )
     return timings, hypermodel
 
 
@@ -157,17 +175,10 @@ def load_average() -> float:
 
 def overhead_child(which: str, trials: int) -> None:
     """In a fresh process: a 2-trial warm-up search (imports, first traces), then the
-    measured one; its timings as JSON on stdout. For kfx, a search of twice the trials
-    follows, which splits the overhead into a cost per search and one per trial."""
+    measured one; its timings as JSON on stdout."""
     with tempfile.TemporaryDirectory() as work:
         run_search(which, 2, str(Path(work) / "warmup"))
         timings, _ = run_search(which, trials, str(Path(work) / "measured"))
-        if which == "kfx":
-            double, _ = run_search(which, 2 * trials, str(Path(work) / "double"))
-            total = timings["overhead_ms_per_trial"] * trials
-            per_trial = (double["overhead_ms_per_trial"] * 2 * trials - total) / trials
-            timings["marginal_ms_per_trial"] = per_trial
-            timings["fixed_ms_per_search"] = total - per_trial * trials
     print(json.dumps(timings))
 
 
@@ -206,13 +217,12 @@ def overhead(trials: int, rounds: int) -> dict:
                 f"; load {load:.1f}",
                 flush=True,
             )
-            if "marginal_ms_per_trial" in timings:
-                print(
-                    f"              = {timings['fixed_ms_per_search']:.0f} ms a search + "
-                    f"{timings['marginal_ms_per_trial']:.0f} ms a trial (from a search of "
-                    f"{2 * trials} trials after it)",
-                    flush=True,
-                )
+            print(
+                f"              once: {timings['before_first_trial_ms']:.0f} ms before the first "
+                f"trial, {timings['after_last_trial_ms']:.0f} ms after the last; between trials "
+                f"{timings['between_ms_per_trial']:.0f} ms a trial (the build included)",
+                flush=True,
+            )
     keys = (
         "overhead_ms_per_trial",
         "tuner_ms_per_trial",
@@ -223,8 +233,11 @@ def overhead(trials: int, rounds: int) -> dict:
         which: {key: min(run[key] for run in values if key in run) for key in keys}
         for which, values in runs.items()
     }
-    best["kfx"]["marginal_ms_per_trial"] = min(r["marginal_ms_per_trial"] for r in runs["kfx"])
-    best["kfx"]["fixed_ms_per_search"] = min(r["fixed_ms_per_search"] for r in runs["kfx"])
+    # The split of the fastest round (one search's figures belong together).
+    for which, values in runs.items():
+        fastest = min(values, key=lambda run: run["overhead_ms_per_trial"])
+        for key in ("before_first_trial_ms", "after_last_trial_ms", "between_ms_per_trial"):
+            best[which][key] = fastest[key]
     return {"trials": trials, "rounds": runs, "best": best}
 
 
