@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import print_result, read_result, run_child, write_result
 
 HERE = Path(__file__).resolve()
 
@@ -84,20 +85,11 @@ def child(args) -> None:
         "samples_per_s": args.samples / float(np.median(timed)),
     }
     if is_chief(strategy):
-        print("RESULT " + json.dumps(result), flush=True)
+        print_result(result)
 
 
-def run_child(extra: list[str], common: list[str]) -> dict:
-    proc = subprocess.run(
-        [sys.executable, str(HERE), "--child", *extra, *common],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode or not line:
-        raise RuntimeError(f"{extra} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
-    return json.loads(line[-1][len("RESULT ") :])
+def run_devices(devices: int, common: list[str]) -> dict:
+    return run_child(HERE, ["--child", "--devices", str(devices), *common], timeout=1200)
 
 
 def run_workers(n: int, common: list[str]) -> dict:
@@ -112,10 +104,10 @@ def run_workers(n: int, common: list[str]) -> dict:
         quiet=True,
     )
     text = (logs / "worker0.log").read_text()
-    line = [ln for ln in text.splitlines() if ln.startswith("RESULT ")]
-    if status or not line:
+    result = read_result(text)
+    if status or result is None:
         raise RuntimeError(f"{n} workers failed ({status}):\n{text[-4000:]}")
-    return json.loads(line[-1][len("RESULT ") :])
+    return result
 
 
 def main() -> None:
@@ -140,10 +132,9 @@ def main() -> None:
         "--epochs",
         str(args.epochs),
     ]
-    one = run_child(["--devices", "1"], common)
-    two_devices = run_child(["--devices", "2"], common)
+    one = run_devices(1, common)
+    two_devices = run_devices(2, common)
     two_workers = run_workers(2, common)
-    from _common import write_result
 
     cores = os.cpu_count()
     result = {

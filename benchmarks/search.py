@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import RESULTS, print_result, run_child, write_result
+
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "search_digits.py"
 #: Trial counts of the memory measurement: RSS after the first, growth up to the second.
@@ -179,22 +181,14 @@ def overhead_child(which: str, trials: int) -> None:
     with tempfile.TemporaryDirectory() as work:
         run_search(which, 2, str(Path(work) / "warmup"))
         timings, _ = run_search(which, trials, str(Path(work) / "measured"))
-    print(json.dumps(timings))
+    print_result(timings)
 
 
 def child(*args: str, backend: str = "tensorflow", env: dict | None = None) -> dict:
-    """Run this script with `args` in a fresh process; the JSON its last line prints."""
-    proc = subprocess.run(
-        [sys.executable, __file__, *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "KERAS_BACKEND": backend, **(env or {})},
+    """Run this script with `args` in a fresh process under `backend`; its result."""
+    return run_child(
+        __file__, list(args), timeout=600, env={"KERAS_BACKEND": backend, **(env or {})}
     )
-    if proc.returncode:
-        raise RuntimeError(f"child {args} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def overhead(trials: int, rounds: int) -> dict:
@@ -247,18 +241,16 @@ def memory_child(which: str, trials: int) -> None:
         _, hypermodel = run_search(which, trials, work, record_rss=True)
         after_all = rss_mb()
     rss = hypermodel.rss_at_build
-    print(
-        json.dumps(
-            {
-                f"rss_after_{MEMORY_FROM}_mb": rss[MEMORY_FROM],
-                f"rss_after_{trials}_mb": after_all,
-                "growth_mb": after_all - rss[MEMORY_FROM],
-                "growth_mb_per_trial": (after_all - rss[MEMORY_FROM]) / (trials - MEMORY_FROM),
-                # The second half alone: what keeps growing once the allocator has warmed up.
-                "growth_second_half_mb": after_all - rss[trials // 2],
-                "rss_mb_by_trial": [round(value, 1) for value in rss],
-            }
-        )
+    print_result(
+        {
+            f"rss_after_{MEMORY_FROM}_mb": rss[MEMORY_FROM],
+            f"rss_after_{trials}_mb": after_all,
+            "growth_mb": after_all - rss[MEMORY_FROM],
+            "growth_mb_per_trial": (after_all - rss[MEMORY_FROM]) / (trials - MEMORY_FROM),
+            # The second half alone: what keeps growing once the allocator has warmed up.
+            "growth_second_half_mb": after_all - rss[trials // 2],
+            "rss_mb_by_trial": [round(value, 1) for value in rss],
+        }
     )
 
 
@@ -366,8 +358,6 @@ def main() -> None:
         return
     if args.memory_trials <= MEMORY_FROM:
         parser.error(f"--memory-trials must be > {MEMORY_FROM}")
-
-    from _common import RESULTS, write_result
 
     result: dict = {"settings": {k: v for k, v in vars(args).items() if not k.endswith("_child")}}
     previous = RESULTS / "search.json"
