@@ -17,6 +17,18 @@ os.umask(_UMASK)
 _FILE_MODE = 0o666 & ~_UMASK
 
 
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in `path`'s folder (made if missing): ``(fd, name)``.
+
+    The name keeps the suffix: Keras checks ".keras" / ".png" extensions.
+    """
+    try:
+        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path` (same suffix); move it onto `path` on success.
@@ -30,9 +42,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         'hello'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The temp name keeps the suffix: Keras checks ".keras" / ".png" extensions.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    fd, tmp = _temp_beside(path)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -49,11 +59,7 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Atomically write `data` to `path` and return the path (fewer system calls than
     :func:`atomic_path`: small state files are written many times a minute)."""
     path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
