@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import keras
 
-from kfx.blocks._common import fail
+from kfx._validation import fail
 
 __all__ = ["input_at", "input_shape_at", "num_nodes", "output_at", "output_shape_at"]
 

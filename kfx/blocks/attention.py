@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import keras
 
-from kfx.blocks import _common as c
+from kfx import _validation as v
+from kfx.blocks import _primitives as c
 
 
 def check_se_ratio(block: str, ratio) -> None:
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1:
-        c.fail(
+        v.fail(
             block, "ratio" if block == "squeeze_excite" else "se_ratio", ratio, "a float in (0, 1]"
         )
 

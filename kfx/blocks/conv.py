@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import keras
 
-from kfx.blocks import _common as c
+from kfx import _validation as v
+from kfx.blocks import _primitives as c
 
 
 def _check_conv_args(block: str, filters, kernel_size, strides, activation) -> None:
-    c.check_positive_int(block, "filters", filters)
-    c.check_positive_int(block, "kernel_size", kernel_size)
-    c.check_positive_int(block, "strides", strides)
+    v.check_positive_int(block, "filters", filters)
+    v.check_positive_int(block, "kernel_size", kernel_size)
+    v.check_positive_int(block, "strides", strides)
     c.check_activation(block, activation)
 
 
@@ -52,7 +53,7 @@ def conv_bn_act(
     name = c.block_name(name, block)
     rank = c.spatial_rank(x, block)
     _check_conv_args(block, filters, kernel_size, strides, activation)
-    c.check_choice(block, "norm", norm, c.NORMS)
+    v.check_choice(block, "norm", norm, c.NORMS)
     x = c.pick(c.CONV, rank)(
         filters,
         kernel_size,

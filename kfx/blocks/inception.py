@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from kfx.blocks import _common as c
+from kfx import _validation as v
+from kfx.blocks import _primitives as c
 from kfx.blocks.conv import conv_bn_act
 
 
@@ -52,10 +53,10 @@ def inception(
     rank = c.spatial_rank(x, block)
     sizes = dict(b1x1=b1x1, b3x3=b3x3, b5x5=b5x5, pool_proj=pool_proj)
     for arg, value in sizes.items():
-        c.check_positive_int(block, arg, value)
+        v.check_positive_int(block, arg, value)
     for arg, value in dict(b3x3_reduce=b3x3_reduce, b5x5_reduce=b5x5_reduce).items():
         if value is not None:
-            c.check_positive_int(block, arg, value)
+            v.check_positive_int(block, arg, value)
 
     pooled = c.pick(c.MAX_POOL, rank)(3, strides=1, padding="same", name=name + "_pool")(x)
     branches = [

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import keras
 
-from kfx.blocks import _common as c
+from kfx import _validation as v
+from kfx.blocks import _primitives as c
 
 
 def mlp(
@@ -42,12 +43,12 @@ def mlp(
     c.check_feature_tensor(x, block)
     widths = (units,) if isinstance(units, int) and not isinstance(units, bool) else units
     if not isinstance(widths, Sequence) or not widths:
-        c.fail(block, "units", units, "a positive int or a non-empty sequence of positive ints")
+        v.fail(block, "units", units, "a positive int or a non-empty sequence of positive ints")
     for width in widths:
-        c.check_positive_int(block, "units", width)
+        v.check_positive_int(block, "units", width)
     c.check_activation(block, activation)
-    c.check_rate(block, "dropout", dropout)
-    c.check_choice(block, "norm", norm, c.NORMS)
+    v.check_rate(block, "dropout", dropout)
+    v.check_choice(block, "norm", norm, c.NORMS)
 
     for i, width in enumerate(widths, start=1):
         x = keras.layers.Dense(width, use_bias=norm is None, name=f"{name}_{i}_dense")(x)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from kfx.blocks import _common as c
+from kfx import _validation as v
+from kfx.blocks import _primitives as c
 from kfx.blocks.attention import check_se_ratio, squeeze_excite
 from kfx.blocks.conv import conv_bn_act
 
@@ -82,12 +83,12 @@ def residual(
     block = "residual"
     name = c.block_name(name, block)
     c.spatial_rank(x, block)
-    c.check_choice(block, "kind", kind, KINDS)
-    c.check_positive_int(block, "filters", filters)
-    c.check_positive_int(block, "kernel_size", kernel_size)
-    c.check_positive_int(block, "strides", strides)
+    v.check_choice(block, "kind", kind, KINDS)
+    v.check_positive_int(block, "filters", filters)
+    v.check_positive_int(block, "kernel_size", kernel_size)
+    v.check_positive_int(block, "strides", strides)
     c.check_activation(block, activation)
-    c.check_rate(block, "drop_path", drop_path)
+    v.check_rate(block, "drop_path", drop_path)
     if se_ratio is not None:
         check_se_ratio(block, se_ratio)
 
@@ -144,10 +145,10 @@ def dense_residual(
     block = "dense_residual"
     name = c.block_name(name, block)
     c.check_feature_tensor(x, block)
-    c.check_positive_int(block, "units", units)
+    v.check_positive_int(block, "units", units)
     c.check_activation(block, activation)
-    c.check_rate(block, "dropout", dropout)
-    c.check_choice(block, "norm", norm, c.NORMS)
+    v.check_rate(block, "dropout", dropout)
+    v.check_choice(block, "norm", norm, c.NORMS)
 
     shortcut = x if x.shape[-1] == units else keras.layers.Dense(units, name=name + "_proj")(x)
     y = c.apply_norm(x, norm, name + "_norm", axis=-1)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from kfx.blocks import _common as c
+from kfx import _validation as v
+from kfx.blocks import _primitives as c
 from kfx.blocks.conv import conv_bn_act, separable
 
 
@@ -34,9 +35,9 @@ def xception(x, filters: int, *, strides: int = 2, repeats: int = 2, name: str |
     block = "xception"
     name = c.block_name(name, block)
     rank = c.spatial_rank(x, block)
-    c.check_positive_int(block, "filters", filters)
-    c.check_positive_int(block, "strides", strides)
-    c.check_positive_int(block, "repeats", repeats)
+    v.check_positive_int(block, "filters", filters)
+    v.check_positive_int(block, "strides", strides)
+    v.check_positive_int(block, "repeats", repeats)
 
     identity = strides == 1 and c.channels(x, block) == filters
     shortcut = x if identity else conv_bn_act(x, filters, 1, strides, None, name=name + "_proj")

@@ -20,7 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from kfx.blocks._common import check_positive_int, fail
+from kfx._validation import check_positive_int, fail
 
 _ACCEPTED_DATA = (
     "an array, a list or dict of arrays (model inputs), a tuple (x,), (x, y) or "

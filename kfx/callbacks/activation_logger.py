@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from kfx import _events, _io
-from kfx.blocks._common import check_positive_int, fail
+from kfx._validation import check_positive_int, fail
 from kfx.callbacks._common import EpochLogger, read_data
 from kfx.callbacks._stats import BINS, FirstSample, Summary, feature_map_grid, reduce_tensor
 from kfx.callbacks._stats import stats as reduced_stats

@@ -10,7 +10,7 @@ import keras
 from keras import ops
 
 from kfx import _events
-from kfx.blocks._common import check_positive_int, fail
+from kfx._validation import check_positive_int, fail
 from kfx.callbacks._common import EpochLogger, read_data
 from kfx.callbacks._stats import BINS, summarize
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import keras
 
-from kfx.blocks._common import check_choice, check_positive_int, fail
+from kfx._validation import check_choice, check_positive_int, fail
 
 #: File names under `log_dir`.
 CHECKPOINT = "best.keras"

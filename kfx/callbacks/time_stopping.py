@@ -6,7 +6,7 @@ import time
 
 import keras
 
-from kfx.blocks._common import fail
+from kfx._validation import fail
 
 
 class TimeStopping(keras.callbacks.Callback):

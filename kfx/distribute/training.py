@@ -44,7 +44,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from kfx.blocks._common import fail
+from kfx._validation import fail
 
 WHERE = "kfx.distribute.fit"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kfx.layers import _common as c
+from kfx import _validation as v
+from kfx.layers import _arguments, _shapes
 
 
 @keras.saving.register_keras_serializable(package="kfx")
@@ -45,18 +46,18 @@ class GeMPooling2D(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         name = type(self).__name__
-        self.p = c.check_positive_float(name, "p", p)
-        self.trainable_p = c.check_bool(name, "trainable_p", trainable_p)
-        self.epsilon = c.check_positive_float(name, "epsilon", epsilon)
-        self.data_format = c.check_data_format(name, data_format)
-        self.keepdims = c.check_bool(name, "keepdims", keepdims)
+        self.p = v.check_positive_float(name, "p", p)
+        self.trainable_p = v.check_bool(name, "trainable_p", trainable_p)
+        self.epsilon = v.check_positive_float(name, "epsilon", epsilon)
+        self.data_format = _arguments.check_data_format(name, data_format)
+        self.keepdims = v.check_bool(name, "keepdims", keepdims)
 
     def _spatial_axes(self) -> tuple[int, int]:
         return (2, 3) if self.data_format == "channels_first" else (1, 2)
 
     def build(self, input_shape):
         name = type(self).__name__
-        c.check_rank(name, input_shape, (4,), "(batch, height, width, channels)")
+        _shapes.check_rank(name, input_shape, (4,), "(batch, height, width, channels)")
         self.p_weight = self.add_weight(
             name="p",
             shape=(),

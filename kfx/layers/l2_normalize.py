@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kfx.layers import _common as c
+from kfx import _validation as v
+from kfx.layers import _shapes
 
 
 @keras.saving.register_keras_serializable(package="kfx")
@@ -31,14 +32,14 @@ class L2Normalize(keras.layers.Layer):
     def __init__(self, axis: int = -1, epsilon: float = 1e-12, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
-        self.axis = c.check_int(name, "axis", axis)
-        self.epsilon = c.check_positive_float(name, "epsilon", epsilon)
+        self.axis = v.check_int(name, "axis", axis)
+        self.epsilon = v.check_positive_float(name, "epsilon", epsilon)
         self.supports_masking = True
 
     def build(self, input_shape):
         name = type(self).__name__
-        rank = c.check_min_rank(name, input_shape, 2, "(batch, ..., features)")
-        c.normalize_axis(name, self.axis, rank)
+        rank = _shapes.check_min_rank(name, input_shape, 2, "(batch, ..., features)")
+        _shapes.normalize_axis(name, self.axis, rank)
 
     def call(self, inputs):
         squared = ops.sum(ops.square(inputs), axis=self.axis, keepdims=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kfx.layers import _common as c
+from kfx import _validation as v
+from kfx.layers import _shapes
 
 
 @keras.saving.register_keras_serializable(package="kfx")
@@ -31,21 +32,21 @@ class LayerScale(keras.layers.Layer):
     def __init__(self, init_value: float = 1e-5, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
-        self.init_value = c.check_non_negative_float(name, "init_value", init_value)
-        self.axis = c.check_int(name, "axis", axis)
+        self.init_value = v.check_non_negative_float(name, "init_value", init_value)
+        self.axis = v.check_int(name, "axis", axis)
         self.supports_masking = True
 
     def build(self, input_shape):
         name = type(self).__name__
-        rank = c.check_min_rank(name, input_shape, 2, "(batch, ..., channels)")
-        axis = c.normalize_axis(name, self.axis, rank)
-        channels = c.known_dim(name, input_shape, axis, "channel")
+        rank = _shapes.check_min_rank(name, input_shape, 2, "(batch, ..., channels)")
+        axis = _shapes.normalize_axis(name, self.axis, rank)
+        channels = _shapes.known_dim(name, input_shape, axis, "channel")
         self.gamma = self.add_weight(
             name="gamma",
             shape=(channels,),
             initializer=keras.initializers.Constant(self.init_value),
         )
-        self._broadcast = c.broadcast_shape(channels, axis, rank)
+        self._broadcast = _shapes.broadcast_shape(channels, axis, rank)
         self.input_spec = keras.layers.InputSpec(ndim=rank, axes={axis: channels})
 
     def call(self, inputs):

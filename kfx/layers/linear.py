@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kfx.layers import _common as c
+from kfx import _validation as v
+from kfx.layers import _arguments, _shapes
 
 
 @keras.saving.register_keras_serializable(package="kfx")
@@ -44,17 +45,21 @@ class Linear(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         name = type(self).__name__
-        self.units = c.check_positive_int(name, "units", units)
-        self.activation = c.get_activation(name, activation)
-        self.use_bias = c.check_bool(name, "use_bias", use_bias)
-        self.kernel_initializer = c.get_initializer(name, "kernel_initializer", kernel_initializer)
-        self.bias_initializer = c.get_initializer(name, "bias_initializer", bias_initializer)
+        self.units = v.check_positive_int(name, "units", units)
+        self.activation = _arguments.get_activation(name, activation)
+        self.use_bias = v.check_bool(name, "use_bias", use_bias)
+        self.kernel_initializer = _arguments.get_initializer(
+            name, "kernel_initializer", kernel_initializer
+        )
+        self.bias_initializer = _arguments.get_initializer(
+            name, "bias_initializer", bias_initializer
+        )
         self.supports_masking = True
 
     def build(self, input_shape):
         name = type(self).__name__
-        c.check_min_rank(name, input_shape, 2, "(batch, ..., features)")
-        features = c.known_dim(name, input_shape, -1, "features")
+        _shapes.check_min_rank(name, input_shape, 2, "(batch, ..., features)")
+        features = _shapes.known_dim(name, input_shape, -1, "features")
         self.kernel = self.add_weight(
             name="kernel", shape=(features, self.units), initializer=self.kernel_initializer
         )

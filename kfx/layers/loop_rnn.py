@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kfx.layers import _common as c
+from kfx import _validation as v
+from kfx.layers import _arguments, _shapes
 
 
 @keras.saving.register_keras_serializable(package="kfx")
@@ -54,21 +55,25 @@ class LoopRNN(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         name = type(self).__name__
-        self.units = c.check_positive_int(name, "units", units)
-        self.return_sequences = c.check_bool(name, "return_sequences", return_sequences)
-        self.activation = c.get_activation(name, activation)
-        self.use_bias = c.check_bool(name, "use_bias", use_bias)
-        self.kernel_initializer = c.get_initializer(name, "kernel_initializer", kernel_initializer)
-        self.recurrent_initializer = c.get_initializer(
+        self.units = v.check_positive_int(name, "units", units)
+        self.return_sequences = v.check_bool(name, "return_sequences", return_sequences)
+        self.activation = _arguments.get_activation(name, activation)
+        self.use_bias = v.check_bool(name, "use_bias", use_bias)
+        self.kernel_initializer = _arguments.get_initializer(
+            name, "kernel_initializer", kernel_initializer
+        )
+        self.recurrent_initializer = _arguments.get_initializer(
             name, "recurrent_initializer", recurrent_initializer
         )
-        self.bias_initializer = c.get_initializer(name, "bias_initializer", bias_initializer)
+        self.bias_initializer = _arguments.get_initializer(
+            name, "bias_initializer", bias_initializer
+        )
         self.supports_masking = True
 
     def build(self, input_shape):
         name = type(self).__name__
-        c.check_rank(name, input_shape, (3,), "(batch, time, features)")
-        features = c.known_dim(name, input_shape, -1, "features")
+        _shapes.check_rank(name, input_shape, (3,), "(batch, time, features)")
+        features = _shapes.known_dim(name, input_shape, -1, "features")
         self.kernel = self.add_weight(
             name="kernel", shape=(features, self.units), initializer=self.kernel_initializer
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kfx.layers import _common as c
+from kfx import _validation as v
+from kfx.layers import _shapes
 
 
 @keras.saving.register_keras_serializable(package="kfx")
@@ -33,17 +34,17 @@ class Maxout(keras.layers.Layer):
     def __init__(self, num_units: int, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
-        self.num_units = c.check_positive_int(name, "num_units", num_units)
-        self.axis = c.check_int(name, "axis", axis)
+        self.num_units = v.check_positive_int(name, "num_units", num_units)
+        self.axis = v.check_int(name, "axis", axis)
         self.supports_masking = True
 
     def build(self, input_shape):
         name = type(self).__name__
-        rank = c.check_min_rank(name, input_shape, 2, "(batch, ..., channels)")
-        axis = c.normalize_axis(name, self.axis, rank)
-        channels = c.known_dim(name, input_shape, axis, "channel")
+        rank = _shapes.check_min_rank(name, input_shape, 2, "(batch, ..., channels)")
+        axis = _shapes.normalize_axis(name, self.axis, rank)
+        channels = _shapes.known_dim(name, input_shape, axis, "channel")
         if channels % self.num_units:
-            c.fail(
+            v.fail(
                 name,
                 "num_units",
                 self.num_units,
@@ -57,7 +58,7 @@ class Maxout(keras.layers.Layer):
     def call(self, inputs):
         rank = len(inputs.shape)
         axis = self.axis % rank
-        shape = c.dynamic_shape(inputs)
+        shape = _shapes.dynamic_shape(inputs)
         grouped = shape[:axis] + [shape[axis] // self.num_units, self.num_units] + shape[axis + 1 :]
         return ops.max(ops.reshape(inputs, grouped), axis=axis)
 

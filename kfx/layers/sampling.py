@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kfx.layers import _common as c
+from kfx import _validation as v
+from kfx.layers import _shapes
 
 
 @keras.saving.register_keras_serializable(package="kfx")
@@ -33,7 +34,7 @@ class Sampling(keras.layers.Layer):
 
     def __init__(self, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.seed = c.check_seed(type(self).__name__, seed)
+        self.seed = v.check_seed(type(self).__name__, seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
@@ -43,16 +44,16 @@ class Sampling(keras.layers.Layer):
             or len(input_shape) != 2
             or not all(isinstance(s, (list, tuple)) for s in input_shape)
         ):
-            c.fail(name, "inputs", input_shape, "a list [z_mean, z_log_var] of two tensors")
+            v.fail(name, "inputs", input_shape, "a list [z_mean, z_log_var] of two tensors")
         mean_shape, log_var_shape = (tuple(s) for s in input_shape)
         if mean_shape != log_var_shape:
-            c.fail(
+            v.fail(
                 name,
                 "inputs",
                 f"z_mean of shape {mean_shape} and z_log_var of shape {log_var_shape}",
                 "two tensors of the same shape",
             )
-        c.check_min_rank(name, mean_shape, 2, "(batch, latent...)")
+        _shapes.check_min_rank(name, mean_shape, 2, "(batch, latent...)")
 
     def call(self, inputs, training=None):
         z_mean, z_log_var = inputs

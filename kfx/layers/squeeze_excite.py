@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kfx.layers import _common as c
+from kfx import _validation as v
+from kfx.layers import _arguments, _shapes
 
 
 @keras.saving.register_keras_serializable(package="kfx")
@@ -35,16 +36,16 @@ class SqueezeExcite(keras.layers.Layer):
     def __init__(self, ratio: float = 0.25, data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
-        self.ratio = c.check_fraction(name, "ratio", ratio)
-        self.data_format = c.check_data_format(name, data_format)
+        self.ratio = v.check_fraction(name, "ratio", ratio)
+        self.data_format = _arguments.check_data_format(name, data_format)
 
     def _channel_axis(self) -> int:
         return 1 if self.data_format == "channels_first" else -1
 
     def build(self, input_shape):
         name = type(self).__name__
-        rank = c.check_rank(name, input_shape, (3, 4, 5), "(batch, spatial..., channels)")
-        channels = c.known_dim(name, input_shape, self._channel_axis(), "channel")
+        rank = _shapes.check_rank(name, input_shape, (3, 4, 5), "(batch, spatial..., channels)")
+        channels = _shapes.known_dim(name, input_shape, self._channel_axis(), "channel")
         hidden = max(1, round(channels * self.ratio))
         self.reduce_kernel = self.add_weight(
             name="reduce_kernel", shape=(channels, hidden), initializer="glorot_uniform"

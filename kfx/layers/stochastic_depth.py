@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kfx.layers import _common as c
+from kfx import _validation as v
+from kfx.layers import _shapes
 
 
 @keras.saving.register_keras_serializable(package="kfx")
@@ -37,13 +38,13 @@ class StochasticDepth(keras.layers.Layer):
     def __init__(self, rate: float = 0.1, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
-        self.rate = c.check_rate(name, "rate", rate)
-        self.seed = c.check_seed(name, seed)
+        self.rate = v.check_rate(name, "rate", rate)
+        self.seed = v.check_seed(name, seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
 
     def build(self, input_shape):
-        c.check_min_rank(type(self).__name__, input_shape, 1, "(batch, ...)")
+        _shapes.check_min_rank(type(self).__name__, input_shape, 1, "(batch, ...)")
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0:

@@ -7,7 +7,7 @@ import inspect
 import keras
 from keras import ops
 
-from kfx.layers import _common as c
+from kfx import _validation as v
 
 # Added to the variance before the square root in the data-dependent init (TensorFlow
 # Addons' value).
@@ -64,9 +64,9 @@ class WeightNormalization(keras.layers.Wrapper):
     def __init__(self, layer, data_init: bool = False, **kwargs):
         name = type(self).__name__
         if not isinstance(layer, keras.layers.Layer):
-            c.fail(name, "layer", layer, "a keras.layers.Layer with a `kernel`, such as Dense")
+            v.fail(name, "layer", layer, "a keras.layers.Layer with a `kernel`, such as Dense")
         super().__init__(layer, **kwargs)
-        self.data_init = c.check_bool(name, "data_init", data_init)
+        self.data_init = v.check_bool(name, "data_init", data_init)
         # Known to be initialised, so compiled calls need no check; see `_data_init_eager`.
         self._initialized_seen = False
 
@@ -75,7 +75,7 @@ class WeightNormalization(keras.layers.Wrapper):
     def _kernel_variable(self):
         kernel = getattr(self.layer, "kernel", None) if self.layer.built else None
         if not isinstance(kernel, keras.Variable):
-            c.fail(
+            v.fail(
                 type(self).__name__,
                 "layer",
                 self.layer,
@@ -94,7 +94,7 @@ class WeightNormalization(keras.layers.Wrapper):
         if self.data_init:
             out_shape = self.layer.compute_output_shape(input_shape)
             if out_shape[self._output_axis()] != units:
-                c.fail(
+                v.fail(
                     type(self).__name__,
                     "layer",
                     self.layer,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kfx.blocks import _common as c
+from kfx import _validation as v
+from kfx.blocks import _primitives as c
 from kfx.blocks.conv import conv_bn_act
 from kfx.blocks.inception import inception
-from kfx.models._common import check_stages, finish, network_input
+from kfx.models._network import check_stages, finish, network_input
 
 
 def inception_net(
@@ -40,12 +41,12 @@ def inception_net(
         (None, 10)
     """
     builder = "inception_net"
-    c.check_positive_int(builder, "stem_filters", stem_filters)
-    c.check_positive_int(builder, "blocks_per_stage", blocks_per_stage)
+    v.check_positive_int(builder, "stem_filters", stem_filters)
+    v.check_positive_int(builder, "blocks_per_stage", blocks_per_stage)
     check_stages(builder, widths=widths)
     for width in widths:
         if width % 16:
-            c.fail(
+            v.fail(
                 builder,
                 "widths",
                 tuple(widths),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kfx.blocks import _common as c
+from kfx import _validation as v
+from kfx.blocks import _primitives as c
 from kfx.blocks.conv import conv_bn_act
 from kfx.blocks.residual import KINDS, residual
-from kfx.models._common import check_stages, finish, network_input
+from kfx.models._network import check_stages, finish, network_input
 
 #: Stage widths of every standard ResNet (paper, table 1).
 STANDARD_WIDTHS = (64, 128, 256, 512)
@@ -64,9 +65,9 @@ def resnet(
         (None, 10)
     """
     builder = "resnet"
-    c.check_choice(builder, "kind", kind, KINDS)
-    c.check_choice(builder, "stem", stem, STEMS)
-    c.check_rate(builder, "drop_path", drop_path)
+    v.check_choice(builder, "kind", kind, KINDS)
+    v.check_choice(builder, "stem", stem, STEMS)
+    v.check_rate(builder, "drop_path", drop_path)
     check_stages(builder, depths=depths, widths=widths)
     inputs = network_input(input_shape, builder)
 

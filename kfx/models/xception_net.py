@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kfx.blocks import _common as c
+from kfx import _validation as v
 from kfx.blocks.conv import conv_bn_act, separable
 from kfx.blocks.xception import xception
-from kfx.models._common import check_stages, finish, network_input
+from kfx.models._network import check_stages, finish, network_input
 
 
 def xception_net(
@@ -41,9 +41,9 @@ def xception_net(
         (None, 10)
     """
     builder = "xception_net"
-    c.check_positive_int(builder, "stem_filters", stem_filters)
+    v.check_positive_int(builder, "stem_filters", stem_filters)
     if isinstance(middle_blocks, bool) or not isinstance(middle_blocks, int) or middle_blocks < 0:
-        c.fail(builder, "middle_blocks", middle_blocks, "an int >= 0")
+        v.fail(builder, "middle_blocks", middle_blocks, "an int >= 0")
     check_stages(builder, widths=widths)
     inputs = network_input(input_shape, builder)
 

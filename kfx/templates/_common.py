@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 
-from kfx.blocks._common import fail
+from kfx._validation import fail
 
 #: How many names an error message lists before it says "... and N more".
 MAX_LISTED = 60

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from kfx.blocks._common import block_name, fail
+from kfx._validation import fail
+from kfx.blocks._primitives import block_name
 from kfx.templates._common import fresh_inputs, graph_model, model_input, renamed
 
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import keras
 
-from kfx.blocks._common import block_name, check_choice, fail
+from kfx._validation import check_choice, fail
+from kfx.blocks._primitives import block_name
 from kfx.templates._common import fresh_inputs, graph_model, model_input, renamed, signature
 
 MODES = ("average", "concat")

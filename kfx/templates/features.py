@@ -10,7 +10,8 @@ from typing import Any
 import keras
 
 from kfx import nodes
-from kfx.blocks._common import block_name, fail
+from kfx._validation import fail
+from kfx.blocks._primitives import block_name
 from kfx.templates._common import fresh_inputs, graph_model, is_graph_model, listing, model_input
 
 #: Separates the names of nested models in a path: ``"resnet50/conv2_block1_out"``.

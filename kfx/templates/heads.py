@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import keras
 
-from kfx.blocks._common import check_choice, check_positive_int, fail
+from kfx._validation import check_choice, check_positive_int, fail
 
 #: task -> (activation, loss, metrics). Multiclass heads output softmax probabilities and are
 #: trained on sparse integer labels; binary and multilabel heads output sigmoid

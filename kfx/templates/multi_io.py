@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import keras
 
-from kfx.blocks._common import block_name, fail
+from kfx._validation import fail
+from kfx.blocks._primitives import block_name
 from kfx.templates._common import check_vector, listing
 from kfx.templates.heads import Head, check_heads
 

@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 
 import keras
 
-from kfx.blocks._common import block_name, check_choice, fail
+from kfx._validation import check_choice, fail
+from kfx.blocks._primitives import block_name
 from kfx.templates._common import check_vector, is_graph_model
 from kfx.templates.heads import Head
 

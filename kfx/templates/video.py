@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from kfx.blocks._common import block_name, check_choice, check_positive_int, fail
+from kfx._validation import check_choice, check_positive_int, fail
+from kfx.blocks._primitives import block_name
 from kfx.templates._common import check_vector, graph_model
 from kfx.templates.heads import Head
 

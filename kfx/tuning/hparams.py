@@ -35,7 +35,7 @@ from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
 from kfx._events import read_events, write_event_file
-from kfx.blocks._common import fail
+from kfx._validation import fail
 
 #: Session status names -> the HParams plugin's status values.
 STATUSES = {

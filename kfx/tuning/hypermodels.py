@@ -22,7 +22,7 @@ from typing import Any
 import keras
 import keras_tuner
 
-from kfx.blocks import _common as c
+from kfx import _validation
 from kfx.blocks.mlp import mlp
 from kfx.models.inception_net import inception_net
 from kfx.models.resnet import KINDS, STEMS, resnet
@@ -39,9 +39,11 @@ class _ImageHyperModel(keras_tuner.HyperModel):
     """What the image-classifier hypermodels share: shapes, learning rate, compile."""
 
     def __init__(self, where, input_shape, num_classes, learning_rate, name):
-        c.check_positive_int(where, "num_classes", num_classes)
+        _validation.check_positive_int(where, "num_classes", num_classes)
         if not isinstance(input_shape, (tuple, list)) or not 2 <= len(input_shape) <= 4:
-            c.fail(where, "input_shape", input_shape, "a tuple of 2 to 4 ints (no batch axis)")
+            _validation.fail(
+                where, "input_shape", input_shape, "a tuple of 2 to 4 ints (no batch axis)"
+            )
         self.input_shape = tuple(input_shape)
         self.num_classes = num_classes
         self.learning_rate = _check_range(where, "learning_rate", learning_rate, positive=True)
@@ -104,9 +106,9 @@ class ResNetHyperModel(_ImageHyperModel):
         name: str = "resnet",
     ):
         where = "ResNetHyperModel"
-        c.check_positive_int(where, "stages", stages)
-        c.check_choice(where, "kind", kind, KINDS)
-        c.check_choice(where, "stem", stem, STEMS)
+        _validation.check_positive_int(where, "stages", stages)
+        _validation.check_choice(where, "kind", kind, KINDS)
+        _validation.check_choice(where, "stem", stem, STEMS)
         self.stages = stages
         self.blocks_per_stage = _check_ints(where, "blocks_per_stage", blocks_per_stage)
         self.widths = _check_ints(where, "widths", widths)
@@ -167,11 +169,11 @@ class InceptionHyperModel(_ImageHyperModel):
         name: str = "inception_net",
     ):
         where = "InceptionHyperModel"
-        c.check_positive_int(where, "stages", stages)
+        _validation.check_positive_int(where, "stages", stages)
         self.stages = stages
         self.widths = _check_ints(where, "widths", widths)
         if any(w % INCEPTION_WIDTH_MULTIPLE for w in self.widths):
-            c.fail(
+            _validation.fail(
                 where, "widths", widths, "multiples of 16 (each module splits its width 4:8:2:2)"
             )
         self.blocks_per_stage = _check_ints(where, "blocks_per_stage", blocks_per_stage)
@@ -226,7 +228,7 @@ class XceptionHyperModel(_ImageHyperModel):
         name: str = "xception_net",
     ):
         where = "XceptionHyperModel"
-        c.check_positive_int(where, "stages", stages)
+        _validation.check_positive_int(where, "stages", stages)
         self.stages = stages
         self.widths = _check_ints(where, "widths", widths)
         self.middle_blocks = _check_ints(where, "middle_blocks", middle_blocks, minimum=0)
@@ -298,12 +300,14 @@ class MultiIOHyperModel(keras_tuner.HyperModel):
 
         where = "MultiIOHyperModel"
         if not isinstance(inputs, Mapping) or not inputs:
-            c.fail(where, "inputs", inputs, "a non-empty dict {name: shape}")
+            _validation.fail(where, "inputs", inputs, "a non-empty dict {name: shape}")
         for key, shape in inputs.items():
             if not isinstance(shape, (tuple, list)) or not all(
                 d is None or (isinstance(d, int) and d > 0) for d in shape
             ):
-                c.fail(where, f"inputs[{key!r}]", shape, "a shape tuple without the batch axis")
+                _validation.fail(
+                    where, f"inputs[{key!r}]", shape, "a shape tuple without the batch axis"
+                )
         self.inputs = {key: tuple(shape) for key, shape in inputs.items()}
         self.heads = check_heads(heads, where)
         self.encoders = dict(encoders or {})
@@ -311,7 +315,9 @@ class MultiIOHyperModel(keras_tuner.HyperModel):
         for arg, mapping in (("encoders", self.encoders), ("dtypes", self.dtypes)):
             unknown = [key for key in mapping if key not in self.inputs]
             if unknown:
-                c.fail(where, arg, mapping, f"keys among the inputs ({', '.join(self.inputs)})")
+                _validation.fail(
+                    where, arg, mapping, f"keys among the inputs ({', '.join(self.inputs)})"
+                )
         self.units = _check_ints(where, "units", units)
         self.layers = _check_ints(where, "layers", layers)
         self.dropout = _check_range(where, "dropout", dropout, rate=True)
@@ -344,10 +350,10 @@ def _check_ints(where: str, arg: str, value, minimum: int = 1) -> tuple[int, ...
     values = (value,) if isinstance(value, int) and not isinstance(value, bool) else value
     accepted = f"an int >= {minimum} or a non-empty sequence of them"
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-        c.fail(where, arg, value, accepted)
+        _validation.fail(where, arg, value, accepted)
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            c.fail(where, arg, value, accepted)
+            _validation.fail(where, arg, value, accepted)
     return tuple(values)
 
 
@@ -363,7 +369,9 @@ def _check_range(
         ok = low > 0
     if not ok:
         kind = "rates in [0, 1)" if rate else "positive numbers" if positive else "numbers"
-        c.fail(where, arg, value, f"one number or a (low, high) tuple of {kind}, low <= high")
+        _validation.fail(
+            where, arg, value, f"one number or a (low, high) tuple of {kind}, low <= high"
+        )
     return float(low), float(high)
 
 

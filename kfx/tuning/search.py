@@ -103,7 +103,7 @@ def search(
     import keras_tuner
     from keras_tuner.engine.base_tuner import BaseTuner
 
-    from kfx.blocks._common import fail
+    from kfx._validation import fail
     from kfx.tuning import tuners as _tuners
 
     where = "search"
@@ -164,7 +164,7 @@ def make_tuner(
     import keras_tuner
     from keras_tuner.engine.base_tuner import BaseTuner
 
-    from kfx.blocks._common import check_positive_int, fail
+    from kfx._validation import check_positive_int, fail
     from kfx.tuning import tuners as _tuners
 
     where = "search"

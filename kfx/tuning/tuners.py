@@ -54,7 +54,7 @@ from keras_tuner.engine.base_tuner import BaseTuner
 from keras_tuner.engine.trial import TrialStatus
 
 from kfx import _io
-from kfx.blocks._common import fail
+from kfx._validation import fail
 from kfx.tuning import _env, _single_replica, _state
 from kfx.tuning import hparams as _hparams
 

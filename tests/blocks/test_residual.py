@@ -67,7 +67,7 @@ def test_se_and_drop_path_options(make_input):
 
 def test_drop_path_drops_whole_samples_and_rescales(make_input):
     x = make_input((4, 4), 2)
-    y = blocks._common.drop_path(x, 0.5, "dp")
+    y = blocks._primitives.drop_path(x, 0.5, "dp")
     model = keras.Model(x, y)
     keras.utils.set_random_seed(3)
     out = keras.ops.convert_to_numpy(model(np.ones((64, 4, 4, 2), "float32"), training=True))

@@ -1,7 +1,8 @@
-"""Helpers every block shares: names, rank dispatch, channel axis and validation.
+"""What every block builds with: names, rank dispatch, channel axis, norm and activation.
 
-Blocks never build layer names, pick a 1D/2D/3D class or check an argument on their
-own; they call these helpers, so every block behaves and fails the same way.
+Blocks never build layer names, pick a 1D/2D/3D class or check a tensor on their own;
+they call these helpers (and :mod:`kfx._validation` for plain arguments), so every block
+behaves and fails the same way.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import keras
+
+from kfx._validation import fail
 
 NORMS = ("batch", "layer", None)
 
@@ -24,32 +27,8 @@ def block_name(name: str | None, family: str) -> str:
     if name is None:
         return f"{family}_{keras.backend.get_uid(family)}"
     if not isinstance(name, str) or not name:
-        raise ValueError(
-            f"{family}: argument `name` got {name!r}; expected a non-empty str or None."
-        )
+        fail(family, "name", name, "a non-empty str or None")
     return name
-
-
-def fail(block: str, arg: str, value: Any, accepted: str) -> None:
-    """Raise the one error format of kfx blocks: block, argument, value, accepted values."""
-    raise ValueError(f"{block}: argument `{arg}` got {value!r}; expected {accepted}.")
-
-
-def check_choice(block: str, arg: str, value: Any, choices: Iterable[Any]) -> None:
-    choices = tuple(choices)
-    if value not in choices:
-        fail(block, arg, value, "one of " + ", ".join(repr(c) for c in choices))
-
-
-def check_positive_int(block: str, arg: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        fail(block, arg, value, "a positive int")
-
-
-def check_rate(block: str, arg: str, value: Any) -> None:
-    """A dropout-like rate in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        fail(block, arg, value, "a float in [0, 1)")
 
 
 def check_activation(block: str, value: Any) -> None:

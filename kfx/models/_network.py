@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import keras
 
-from kfx.blocks import _common as c
+from kfx import _validation as v
+from kfx.blocks import _primitives as c
 
 
 def network_input(input_shape: Sequence[int], builder: str):
@@ -17,7 +18,7 @@ def network_input(input_shape: Sequence[int], builder: str):
         or not 2 <= len(shape) <= 4
         or not all(d is None or (isinstance(d, int) and d > 0) for d in shape)
     ):
-        c.fail(
+        v.fail(
             builder,
             "input_shape",
             input_shape,
@@ -31,19 +32,19 @@ def check_stages(builder: str, **sequences) -> int:
     lengths = set()
     for arg, values in sequences.items():
         if not isinstance(values, (tuple, list)) or not values:
-            c.fail(builder, arg, values, "a non-empty tuple of positive ints")
+            v.fail(builder, arg, values, "a non-empty tuple of positive ints")
         for value in values:
-            c.check_positive_int(builder, arg, value)
+            v.check_positive_int(builder, arg, value)
         lengths.add(len(values))
     if len(lengths) > 1:
-        c.fail(builder, "/".join(sequences), sequences, "sequences of the same length")
+        v.fail(builder, "/".join(sequences), sequences, "sequences of the same length")
     return lengths.pop()
 
 
 def finish(inputs, x, num_classes: int, include_top: bool, name: str, builder: str):
     """Global average pool and a softmax classifier (when `include_top`), as keras.applications."""
     if include_top:
-        c.check_positive_int(builder, "num_classes", num_classes)
+        v.check_positive_int(builder, "num_classes", num_classes)
         rank = len(x.shape) - 2
         x = c.pick(c.GLOBAL_AVG_POOL, rank)(name="avg_pool")(x)
         x = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
