@@ -117,6 +117,9 @@ class EpochLogger(keras.callbacks.Callback):
     trial) copies the settings and the data read, not the model or what was built for it.
     """
 
+    #: Writes files: under a multi-worker strategy only the chief keeps it
+    #: (:func:`kfx.distribute.fit` reads this attribute).
+    chief_only = True
     #: Attributes that belong to the model being trained; reset by a deep copy.
     _TRANSIENT = ("_model",)
 
