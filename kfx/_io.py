@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from kfx._validation import fail
+
 # mkstemp creates files readable by the owner only; written files get the usual mode.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -79,9 +81,7 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 def save_model(model, path: str | os.PathLike) -> Path:
     """Atomically save a Keras model to a ``.keras`` file."""
     if not str(path).endswith(".keras"):
-        raise ValueError(
-            f"save_model: argument `path` got {str(path)!r}; expected a path ending in '.keras'."
-        )
+        fail("save_model", "path", str(path), "a path ending in '.keras'")
     with atomic_path(path) as tmp:
         model.save(tmp)
     return Path(path)

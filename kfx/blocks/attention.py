@@ -8,11 +8,9 @@ from kfx import _validation as v
 from kfx.blocks import _primitives as c
 
 
-def check_se_ratio(block: str, ratio) -> None:
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1:
-        v.fail(
-            block, "ratio" if block == "squeeze_excite" else "se_ratio", ratio, "a float in (0, 1]"
-        )
+def check_se_ratio(block: str, ratio) -> float:
+    """The squeeze-and-excitation ratio, in (0, 1]; named `ratio` here, `se_ratio` elsewhere."""
+    return v.check_fraction(block, "ratio" if block == "squeeze_excite" else "se_ratio", ratio)
 
 
 def squeeze_excite(x, ratio: float = 0.25, name: str | None = None):

@@ -55,6 +55,16 @@ def normalize_axis(layer: str, axis: int, rank: int) -> int:
     return positive
 
 
+def axis_and_size(layer: str, shape: Sequence, axis: int) -> tuple[int, int]:
+    """The non-negative `axis` of an input of rank >= 2 and its static size.
+
+    Layers with one weight per channel along `axis` (LayerScale, Maxout) size it from this.
+    """
+    rank = check_min_rank(layer, shape, 2, "(batch, ..., channels)")
+    positive = normalize_axis(layer, axis, rank)
+    return positive, known_dim(layer, shape, positive, "channel")
+
+
 def dynamic_shape(x) -> list:
     """The shape of `x` with each unknown (None) dimension replaced by its runtime size."""
     static = tuple(x.shape)

@@ -38,9 +38,8 @@ class LayerScale(keras.layers.Layer):
 
     def build(self, input_shape):
         name = type(self).__name__
-        rank = _shapes.check_min_rank(name, input_shape, 2, "(batch, ..., channels)")
-        axis = _shapes.normalize_axis(name, self.axis, rank)
-        channels = _shapes.known_dim(name, input_shape, axis, "channel")
+        rank = len(input_shape)
+        axis, channels = _shapes.axis_and_size(name, input_shape, self.axis)
         self.gamma = self.add_weight(
             name="gamma",
             shape=(channels,),

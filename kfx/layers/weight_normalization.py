@@ -208,11 +208,13 @@ class WeightNormalization(keras.layers.Wrapper):
             return {}
         flag = _concrete(self.initialized)
         if flag is None:  # inside a compiled step, which cannot set trainable weights
-            raise ValueError(
-                f"{type(self).__name__}: argument `data_init` got True, but the first call "
-                f"is compiled on the {keras.backend.backend()} backend, where it cannot set "
-                "trainable weights; expected one eager call on a batch first, e.g. "
-                "`model(x[:256])` before fit, evaluate or predict."
+            v.fail(
+                type(self).__name__,
+                "data_init",
+                True,
+                f"one eager call on a batch first when the first call is compiled on the "
+                f"{keras.backend.backend()} backend, which cannot set trainable weights "
+                "(e.g. `model(x[:256])` before fit, evaluate or predict)",
             )
         if _concrete(inputs) is None:  # symbolic model building: nothing to initialise yet
             return {}
