@@ -6,7 +6,8 @@
   after a worker dies.
 - :func:`launch` (``kfx train --workers N -- python train.py``): N local workers with their
   ``TF_CONFIG``, one log each, all stopped when one fails.
-- :func:`multi_worker_strategy`, :func:`is_chief`: the strategy and role of a worker.
+- :func:`multi_worker_strategy`, :func:`is_chief`, :func:`task_info`: the strategy and role
+  of a worker; :func:`is_chief_only`: whether a callback runs on the chief only.
 
 Submodules load on first use: ``kfx train`` starts without importing TensorFlow.
 
@@ -14,6 +15,8 @@ Example:
     >>> import kfx
     >>> kfx.distribute.fit.__name__, kfx.distribute.launch.__name__
     ('fit', 'launch')
+    >>> kfx.distribute.is_chief_only.__name__
+    'is_chief_only'
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from kfx._lazy import lazy
 
 _LAZY = {
     "fit": "training",
-    "is_chief": "training",
-    "task_info": "training",
+    "is_chief": "strategies",
+    "is_chief_only": "callback_roles",
+    "task_info": "strategies",
     "multi_worker_strategy": "strategies",
     "launch": "launcher",
     "tf_config": "launcher",

@@ -1,4 +1,4 @@
-"""Strategies for the common cases: this process' workers from ``TF_CONFIG``, logical CPUs.
+"""Strategies for the common cases, and what a strategy says about this process.
 
 - :func:`multi_worker_strategy`: ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names a
   cluster (as :func:`kfx.distribute.launch` sets it), with the ring all-reduce on CPU-only
@@ -6,6 +6,12 @@
   alone or in a cluster.
 - :func:`logical_cpus`: split the CPU into N logical devices, to try ``MirroredStrategy``
   on a machine without accelerators. Call it before TensorFlow touches a device.
+- :func:`task_info`, :func:`is_chief`: this process' task in the cluster, and whether it is
+  the one that writes files.
+- :func:`is_default_strategy`, :func:`strategy_name`: TensorFlow's default (one-device)
+  strategy told apart through public API only, and the name errors give a strategy.
+
+TensorFlow is imported on first use, so :func:`cluster_size` reads ``TF_CONFIG`` without it.
 
 Example:
     >>> import os
@@ -21,7 +27,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping
+
+from kfx._validation import check_choice, check_int
+from kfx.distribute._backend import tensorflow
+
+#: ``communication`` values of :func:`multi_worker_strategy`.
+COMMUNICATIONS = ("auto", "ring", "nccl")
 
 
 def cluster_size(environ: Mapping[str, str] | None = None) -> int:
@@ -37,6 +50,28 @@ def cluster_size(environ: Mapping[str, str] | None = None) -> int:
     return sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
 
 
+def communication_implementation(communication: str, has_gpu: bool):
+    """The ``tf.distribute.experimental.CommunicationImplementation`` for `communication`.
+
+    ``"auto"`` is the ring all-reduce on a machine without GPU (NCCL needs one) and
+    TensorFlow's own choice otherwise; ``"ring"`` and ``"nccl"`` are what they say.
+
+    Example:
+        >>> from kfx.distribute.strategies import communication_implementation
+        >>> communication_implementation("auto", has_gpu=False).name
+        'RING'
+        >>> communication_implementation("auto", has_gpu=True).name
+        'AUTO'
+    """
+    import tensorflow as tf
+
+    check_choice("multi_worker_strategy", "communication", communication, COMMUNICATIONS)
+    implementation = tf.distribute.experimental.CommunicationImplementation
+    if communication == "auto":
+        return implementation.AUTO if has_gpu else implementation.RING
+    return implementation.RING if communication == "ring" else implementation.NCCL
+
+
 def multi_worker_strategy(communication: str = "auto"):
     """``MultiWorkerMirroredStrategy`` for the cluster in ``TF_CONFIG``, else the default one.
 
@@ -50,30 +85,22 @@ def multi_worker_strategy(communication: str = "auto"):
     Returns:
         A ``tf.distribute.MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names more than one
         task, else ``tf.distribute.get_strategy()``.
+
+    Example:
+        >>> from kfx.distribute import multi_worker_strategy
+        >>> from kfx.distribute.strategies import is_default_strategy
+        >>> is_default_strategy(multi_worker_strategy())  # no TF_CONFIG here
+        True
     """
     import tensorflow as tf
 
-    choices = {
-        "auto": None,
-        "ring": tf.distribute.experimental.CommunicationImplementation.RING,
-        "nccl": tf.distribute.experimental.CommunicationImplementation.NCCL,
-    }
-    if communication not in choices:
-        raise ValueError(
-            f"multi_worker_strategy: argument `communication` got {communication!r}; "
-            "expected one of 'auto', 'ring', 'nccl'."
-        )
+    check_choice("multi_worker_strategy", "communication", communication, COMMUNICATIONS)
     if cluster_size() <= 1:
         return tf.distribute.get_strategy()
-    implementation = choices[communication]
-    if implementation is None:
-        gpus = tf.config.list_physical_devices("GPU")
-        implementation = (
-            tf.distribute.experimental.CommunicationImplementation.AUTO
-            if gpus
-            else tf.distribute.experimental.CommunicationImplementation.RING
-        )
-    options = tf.distribute.experimental.CommunicationOptions(implementation=implementation)
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    options = tf.distribute.experimental.CommunicationOptions(
+        implementation=communication_implementation(communication, has_gpu)
+    )
     return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
 
 
@@ -85,8 +112,7 @@ def logical_cpus(count: int) -> list[str]:
     """
     import tensorflow as tf
 
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"logical_cpus: argument `count` got {count!r}; expected an int >= 1.")
+    check_int("logical_cpus", "count", count, minimum=1)
     cpu = tf.config.list_physical_devices("CPU")[0]
     current = tf.config.get_logical_device_configuration(cpu)
     if current is None or len(current) != count:
@@ -100,3 +126,80 @@ def logical_cpus(count: int) -> list[str]:
                 "call it at the start of the program, before any TensorFlow op."
             ) from err
     return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+def default_strategy():
+    """TensorFlow's default strategy: what ``tf.distribute.get_strategy()`` returns outside
+    any ``strategy.scope()`` (one device, no distribution; a process-wide singleton).
+
+    Inside a scope, ``get_strategy()`` returns the scope's strategy; scopes belong to one
+    thread, so a short-lived thread, outside every scope, asks instead.
+    """
+    import tensorflow as tf
+
+    if not tf.distribute.has_strategy():
+        return tf.distribute.get_strategy()
+    found = []
+    thread = threading.Thread(target=lambda: found.append(tf.distribute.get_strategy()))
+    thread.start()
+    thread.join()
+    return found[0]
+
+
+def is_default_strategy(strategy) -> bool:
+    """Whether `strategy` is TensorFlow's default strategy (see :func:`default_strategy`).
+
+    Example:
+        >>> import tensorflow as tf
+        >>> from kfx.distribute.strategies import is_default_strategy
+        >>> is_default_strategy(tf.distribute.get_strategy())
+        True
+        >>> is_default_strategy(tf.distribute.OneDeviceStrategy("/cpu:0"))
+        False
+    """
+    return strategy is default_strategy()
+
+
+def strategy_name(strategy) -> str:
+    """The class name of a strategy, e.g. ``"MirroredStrategy"``; the default one by its role.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> from kfx.distribute.strategies import strategy_name
+        >>> strategy_name(tf.distribute.get_strategy())
+        'the default strategy'
+        >>> strategy_name(tf.distribute.OneDeviceStrategy("/cpu:0"))
+        'OneDeviceStrategy'
+    """
+    return "the default strategy" if is_default_strategy(strategy) else type(strategy).__name__
+
+
+def task_info(strategy=None) -> tuple[str | None, int | None]:
+    """``(task_type, task_id)`` of this process in a multi-worker cluster, ``(None, None)`` alone.
+
+    Example:
+        >>> from kfx.distribute import task_info
+        >>> task_info()  # no cluster
+        (None, None)
+    """
+    tf = tensorflow()
+    strategy = strategy or tf.distribute.get_strategy()
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return None, None
+    return resolver.task_type, resolver.task_id
+
+
+def is_chief(strategy=None) -> bool:
+    """Whether this process is the chief: the one that writes files.
+
+    A process outside a cluster is its own chief; in a cluster, the task of type ``"chief"``,
+    else worker 0 (TensorFlow's rule).
+
+    Example:
+        >>> from kfx.distribute import is_chief
+        >>> is_chief()
+        True
+    """
+    task_type, task_id = task_info(strategy)
+    return task_type in (None, "chief") or (task_type == "worker" and task_id == 0)

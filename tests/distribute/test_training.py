@@ -15,7 +15,6 @@ if keras.backend.backend() == "tensorflow":
     import tensorflow as tf
 
     from kfx.distribute import fit, is_chief, task_info
-    from kfx.distribute.training import _split_callbacks
 
 
 def make_model(seed=0):
@@ -109,25 +108,6 @@ def test_progress_bar_on_the_chief(capsys):
     fit(make_model(), x, y, batch_size=8, epochs=1, verbose=2)
     assert "2/2" in capsys.readouterr().out
     assert is_chief() and task_info() == (None, None)
-
-
-def test_only_the_chief_runs_callbacks_with_side_effects(tmp_path):
-    strategy = tf.distribute.get_strategy()
-    callbacks = [
-        keras.callbacks.CSVLogger(str(tmp_path / "log.csv")),
-        keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras")),
-        keras.callbacks.TensorBoard(str(tmp_path / "tb")),
-        keras.callbacks.EarlyStopping(patience=1),
-        keras.callbacks.TerminateOnNaN(),
-    ]
-    assert _split_callbacks(callbacks, strategy, chief=True) == callbacks
-    kept = _split_callbacks(callbacks, strategy, chief=False)
-    assert [type(c).__name__ for c in kept] == ["EarlyStopping", "TerminateOnNaN"]
-
-    class Writes(keras.callbacks.Callback):
-        chief_only = True
-
-    assert _split_callbacks([Writes()], strategy, chief=False) == []
 
 
 def test_errors_name_the_strategy_and_the_component(tmp_path):
