@@ -8,6 +8,7 @@
 - kfx tuner classes (:class:`RandomSearch`, :class:`BayesianOptimization`,
   :class:`Hyperband`, :class:`GridSearch`, or :func:`tuner_class` of any tuner) for scripts
   that use keras-tuner directly.
+- :mod:`kfx.tuning.reports`: the per-trial lines and the summary of a search.
 - :mod:`kfx.tuning.hparams`: HParams dashboard summaries on any backend.
 - :func:`launch` (``kfx tune --workers N -- python search.py``): one chief and N workers of a
   keras-tuner script on this machine, supervised.
@@ -24,9 +25,8 @@ from __future__ import annotations
 
 from kfx._lazy import lazy
 
-# Cheap (standard library only at import time) and imported here, so that the name
-# `kfx.tuning.search` is the function and not its module.
-from kfx.tuning.search import make_tuner, search
+# Cheap (standard library only at import time), so imported eagerly.
+from kfx.tuning.searching import make_tuner, search
 
 _LAZY = {
     "ResNetHyperModel": "hypermodels",
@@ -39,10 +39,10 @@ _LAZY = {
     "Hyperband": "tuners",
     "GridSearch": "tuners",
     "tuner_class": "tuners",
-    "summary": "tuners",
+    "summary": "reports",
     "launch": "launcher",
 }
-_SUBMODULES = ("cli", "hparams", "hypermodels", "launcher", "tuners")
+_SUBMODULES = ("cli", "hparams", "hypermodels", "launcher", "reports", "searching", "tuners")
 
 __all__ = ["make_tuner", "search", *_LAZY, *_SUBMODULES]
 

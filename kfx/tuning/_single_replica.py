@@ -4,8 +4,8 @@ Keras' TensorFlow optimizer sums every gradient over the replicas before applyin
 when there is one replica and no distribution strategy: ``ReplicaContext.all_reduce`` is a
 ``tf.custom_gradient``, and tracing it inside the train step registers a gradient function
 in TensorFlow's global gradient registry, which keeps the whole train-step graph alive for
-the rest of the process. That is 7 MB a trial for a tiny model (320 MB over 45 trials), and
-about 6,000 objects more for every garbage collection to walk.
+the rest of the process: a search's memory grows with every trial, and so does the work of
+every later garbage collection (figures in docs/tuning.md, "Measured").
 
 With one replica the sum is the gradient itself, so :func:`skip_all_reduce` makes the
 optimizer of a trial's model skip it whenever no distribution strategy is active when it

@@ -81,9 +81,21 @@ def write_session(
     run_dir = Path(run_dir)
     now = time.time()
     start = now if start_time is None else float(start_time)
-    start_info = plugin_data_pb2.SessionStartInfo(
-        group_name=group or run_dir.name, start_time_secs=start
+    start_info = _start_info(group or run_dir.name, start, hparams)
+    summaries = [
+        (0, _plugin_summary(metadata.SESSION_START_INFO_TAG, session_start_info=start_info))
+    ]
+    summaries += _metric_summaries(metrics or {}, first_step)
+    end_info = plugin_data_pb2.SessionEndInfo(
+        status=STATUSES[status], end_time_secs=now if end_time is None else float(end_time)
     )
+    summaries.append((0, _plugin_summary(metadata.SESSION_END_INFO_TAG, session_end_info=end_info)))
+    return write_event_file(run_dir, summaries, now)
+
+
+def _start_info(group: str, start: float, hparams: Mapping[str, Any]):
+    """A session's start record: its group, start time and hyperparameter values."""
+    start_info = plugin_data_pb2.SessionStartInfo(group_name=group, start_time_secs=start)
     for name, value in sorted(hparams.items()):
         value = _plain(value)
         if isinstance(value, bool):
@@ -92,10 +104,13 @@ def write_session(
             start_info.hparams[name].number_value = value
         else:
             start_info.hparams[name].string_value = str(value)
-    summaries = [
-        (0, _plugin_summary(metadata.SESSION_START_INFO_TAG, session_start_info=start_info))
-    ]
-    for tag, values in sorted((metrics or {}).items()):
+    return start_info
+
+
+def _metric_summaries(metrics: Mapping[str, Any], first_step: int) -> list:
+    """``(step, scalar summary)`` of each finite metric value, from `first_step` on."""
+    summaries = []
+    for tag, values in sorted(metrics.items()):
         series = [values] if isinstance(values, (int, float)) else list(values)
         for step, value in enumerate(series, start=first_step):
             value = float(_plain(value))
@@ -104,11 +119,7 @@ def write_session(
                     value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]
                 )
                 summaries.append((step, scalar))
-    end_info = plugin_data_pb2.SessionEndInfo(
-        status=STATUSES[status], end_time_secs=now if end_time is None else float(end_time)
-    )
-    summaries.append((0, _plugin_summary(metadata.SESSION_END_INFO_TAG, session_end_info=end_info)))
-    return write_event_file(run_dir, summaries, now)
+    return summaries
 
 
 def write_experiment(

@@ -28,12 +28,15 @@ Example:
 
 from __future__ import annotations
 
-# Only the standard library at import time: `kfx.tuning` imports this module eagerly (so that
-# `kfx.tuning.search` is the function), and `kfx tune` must not pay for Keras.
+# Only the standard library at import time: `kfx.tuning` imports this module eagerly, and
+# `kfx tune` must not pay for Keras.
+import inspect
 import os
 from collections.abc import Mapping
 from typing import Any
 
+#: The name in error messages of search() and make_tuner().
+_WHERE = "search"
 #: ``tuner=`` names and the keras-tuner classes they stand for.
 TUNERS: dict[str, str] = {
     "random": "RandomSearch",
@@ -50,16 +53,7 @@ def search(
     *,
     validation_data=None,
     tuner: Any = "random",
-    objective: Any = "val_loss",
-    max_trials: int | None = 10,
-    epochs: int = 10,
-    directory: str | os.PathLike = "runs/tune",
-    project_name: str = "kfx",
-    overwrite: bool = False,
-    log_dir: str | os.PathLike | None = None,
-    seed: int | None = None,
-    tuner_kwargs: Mapping[str, Any] | None = None,
-    **fit_kwargs,
+    **kwargs,
 ) -> Any:
     """Search hyperparameters with keras-tuner and return the tuner.
 
@@ -106,31 +100,23 @@ def search(
     from kfx._validation import fail
     from kfx.tuning import tuners as _tuners
 
-    where = "search"
+    # The tuner's arguments are make_tuner's; everything else goes to fit.
+    options = {name: kwargs.pop(name) for name in _TUNER_OPTIONS if name in kwargs}
+    fit_kwargs = kwargs
     fit_kwargs.setdefault("verbose", 0)
+    epochs = options.get("epochs", _TUNER_OPTIONS["epochs"].default)
     if isinstance(tuner, BaseTuner):
         if hypermodel is not None:
             fail(
-                where,
+                _WHERE,
                 "hypermodel",
                 hypermodel,
                 "None when `tuner` is a tuner instance (the instance has its hypermodel)",
             )
+        log_dir = options.get("log_dir")
         instance = _tuners.adopt(tuner, log_dir=None if log_dir is None else str(log_dir))
     else:
-        instance = make_tuner(
-            hypermodel,
-            tuner,
-            objective=objective,
-            max_trials=max_trials,
-            epochs=epochs,
-            directory=directory,
-            project_name=project_name,
-            overwrite=overwrite,
-            log_dir=log_dir,
-            seed=seed,
-            tuner_kwargs=tuner_kwargs,
-        )
+        instance = make_tuner(hypermodel, tuner, **options)
     if not isinstance(instance, keras_tuner.Hyperband):
         fit_kwargs["epochs"] = epochs  # Hyperband sets each trial's epochs itself
     instance.search(x, y, validation_data=validation_data, **fit_kwargs)
@@ -162,60 +148,95 @@ def make_tuner(
         ('Hyperband', 4, 10)
     """
     import keras_tuner
-    from keras_tuner.engine.base_tuner import BaseTuner
 
-    from kfx._validation import check_positive_int, fail
     from kfx.tuning import tuners as _tuners
 
-    where = "search"
-    if isinstance(tuner, str):
-        if tuner not in TUNERS:
-            fail(where, "tuner", tuner, "one of " + ", ".join(map(repr, TUNERS)) + " or a class")
-        base = getattr(keras_tuner, TUNERS[tuner])
-    elif isinstance(tuner, type) and issubclass(tuner, BaseTuner):
-        base = tuner
-    else:
-        fail(where, "tuner", tuner, "a name, a keras_tuner tuner class or a tuner instance")
-    if hypermodel is None:
-        fail(where, "hypermodel", hypermodel, "a keras_tuner.HyperModel or a build(hp) function")
-    if max_trials is not None and (
-        isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1
-    ):
-        fail(where, "max_trials", max_trials, "a positive int or None")
-    check_positive_int(where, "epochs", epochs)
-    if tuner_kwargs is not None and not isinstance(tuner_kwargs, Mapping):
-        fail(where, "tuner_kwargs", tuner_kwargs, "None or a dict of tuner arguments")
-
+    base = _tuner_base(tuner)
+    _check_arguments(hypermodel, max_trials, epochs, tuner_kwargs)
     kwargs: dict[str, Any] = {
         "objective": objective,
         "directory": str(directory),
         "project_name": project_name,
         "overwrite": overwrite,
         "seed": seed,
+        **_limits(base, max_trials, epochs),
+        **(tuner_kwargs or {}),
     }
-    is_hyperband = issubclass(base, keras_tuner.Hyperband)
-    if is_hyperband:
-        kwargs["max_epochs"] = epochs
-    elif issubclass(
-        base, (keras_tuner.RandomSearch, keras_tuner.BayesianOptimization, keras_tuner.GridSearch)
-    ):
-        kwargs["max_trials"] = max_trials
-    else:
-        fail(
-            where,
-            "tuner",
-            base,
-            "a subclass of RandomSearch, BayesianOptimization, Hyperband or GridSearch; "
-            "build other tuners yourself and pass the instance",
-        )
-    kwargs.update(tuner_kwargs or {})
     instance = _tuners.tuner_class(base)(
         hypermodel, log_dir=None if log_dir is None else str(log_dir), **kwargs
     )
-    if is_hyperband and max_trials is not None:
+    if issubclass(base, keras_tuner.Hyperband) and max_trials is not None:
         # Oracle.create_trial stops at max_trials for every oracle; Hyperband leaves it None.
         instance.oracle.max_trials = max_trials
     return instance
+
+
+def _tuner_base(tuner: Any) -> type:
+    """The keras-tuner class that `tuner` (a name of :data:`TUNERS` or a class) stands for."""
+    import keras_tuner
+    from keras_tuner.engine.base_tuner import BaseTuner
+
+    from kfx._validation import fail
+
+    if isinstance(tuner, str):
+        if tuner not in TUNERS:
+            fail(_WHERE, "tuner", tuner, "one of " + ", ".join(map(repr, TUNERS)) + " or a class")
+        return getattr(keras_tuner, TUNERS[tuner])
+    if isinstance(tuner, type) and issubclass(tuner, BaseTuner):
+        return tuner
+    fail(_WHERE, "tuner", tuner, "a name, a keras_tuner tuner class or a tuner instance")
+
+
+def _check_arguments(hypermodel, max_trials, epochs, tuner_kwargs) -> None:
+    from kfx._validation import check_positive_int, fail, is_int
+
+    if hypermodel is None:
+        fail(_WHERE, "hypermodel", hypermodel, "a keras_tuner.HyperModel or a build(hp) function")
+    if max_trials is not None and (not is_int(max_trials) or max_trials < 1):
+        fail(_WHERE, "max_trials", max_trials, "a positive int or None")
+    check_positive_int(_WHERE, "epochs", epochs)
+    if tuner_kwargs is not None and not isinstance(tuner_kwargs, Mapping):
+        fail(_WHERE, "tuner_kwargs", tuner_kwargs, "None or a dict of tuner arguments")
+
+
+def _limits(base: type, max_trials: int | None, epochs: int) -> dict[str, Any]:
+    """The argument that bounds a search of `base`: Hyperband's max_epochs, or max_trials."""
+    import keras_tuner
+
+    from kfx._validation import fail
+
+    if issubclass(base, keras_tuner.Hyperband):
+        return {"max_epochs": epochs}
+    if issubclass(
+        base, (keras_tuner.RandomSearch, keras_tuner.BayesianOptimization, keras_tuner.GridSearch)
+    ):
+        return {"max_trials": max_trials}
+    fail(
+        _WHERE,
+        "tuner",
+        base,
+        "a subclass of RandomSearch, BayesianOptimization, Hyperband or GridSearch; "
+        "build other tuners yourself and pass the instance",
+    )
+
+
+def _search_signature() -> inspect.Signature:
+    """search's own parameters, make_tuner's (keyword-only) and ``**fit_kwargs``: what help()
+    and inspect show for :func:`search`."""
+    own = inspect.signature(search)
+    params = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params += [p.replace(kind=p.KEYWORD_ONLY) for p in _TUNER_OPTIONS.values()]
+    params.append(inspect.Parameter("fit_kwargs", inspect.Parameter.VAR_KEYWORD))
+    return own.replace(parameters=params)
+
+
+#: make_tuner's parameters that :func:`search` takes by keyword (all but the two it shares).
+_TUNER_OPTIONS: dict[str, inspect.Parameter] = {
+    name: p
+    for name, p in inspect.signature(make_tuner).parameters.items()
+    if name not in inspect.signature(search).parameters
+}
+search.__signature__ = _search_signature()
 
 
 __all__ = ["TUNERS", "make_tuner", "search"]

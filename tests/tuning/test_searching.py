@@ -1,7 +1,9 @@
-"""kfx.tuning.search: one-call searches, reports, resume and failed trials."""
+"""kfx.tuning.searching: one-call searches, reports, resume and failed trials."""
 
 from __future__ import annotations
 
+import inspect
+import pydoc
 import re
 
 import keras
@@ -158,3 +160,42 @@ def test_tuner_kwargs_reach_the_tuner(tmp_path):
     )
     assert tuner.executions_per_trial == 2
     assert tuner.oracle.max_consecutive_failed_trials == 7
+
+
+def test_signature_shows_the_tuner_arguments():
+    params = inspect.signature(search).parameters
+    tuner_params = inspect.signature(make_tuner).parameters
+    assert list(params)[:5] == ["hypermodel", "x", "y", "validation_data", "tuner"]
+    for name, param in tuner_params.items():
+        if name not in ("hypermodel", "tuner"):
+            assert params[name].kind is param.KEYWORD_ONLY, name
+            assert params[name].default == param.default, name
+    assert list(params)[-1] == "fit_kwargs" and params["fit_kwargs"].kind is param.VAR_KEYWORD
+    shown = pydoc.render_doc(search, renderer=pydoc.plaintext)
+    assert "max_trials: 'int | None' = 10" in shown and "**fit_kwargs" in shown
+    with pytest.raises(TypeError):
+        search(Counting(), X, Y, (X, Y))  # validation_data is keyword-only, as before
+
+
+def test_a_misspelled_tuner_argument_goes_to_fit(tmp_path, capsys):
+    # Not a tuner argument, so a fit argument: every trial fails with fit's error, and
+    # keras-tuner stops after max_consecutive_failed_trials (3) in a row.
+    with pytest.raises(RuntimeError, match="consecutive failures exceeded the limit of 3"):
+        _search(tmp_path, Counting(), max_trial=2)
+    out = capsys.readouterr().out
+    failed = [ln for ln in out.splitlines() if re.match(r"trial \d+ FAILED", ln)]
+    assert len(failed) == 3
+    assert all("unexpected keyword argument 'max_trial'" in ln for ln in failed)
+
+
+def test_importing_kfx_tuning_stays_cheap(fresh_python):
+    out = fresh_python(
+        """
+        import sys
+        import kfx.tuning
+        from kfx.tuning import search
+        print(sorted(m for m in ("keras_tuner", "kfx.tuning.tuners", "tensorboard")
+                     if m in sys.modules))
+        """
+    )
+    assert out.strip().splitlines()[-1] == "[]"
