@@ -5,7 +5,9 @@ or a folder removed under them leaves a cut-short file, or loses events silently
 the same protocol buffers (the v2 tensor format that ``tf.summary`` writes) and writes each
 batch of summaries as one complete event file, atomically (temporary file, then rename). It
 works under every Keras backend and never imports TensorFlow; TensorBoard reads every event
-file of a run folder in name order, so a run may hold many.
+file of a run folder in name order, so a run may hold many. The protocol buffers and plugin
+metadata come from :mod:`kfx._tensorboard`, the one module that reaches into tensorboard; the
+record framing (TFRecord) is written and read here.
 
 Example:
     >>> import tempfile, numpy as np
@@ -30,15 +32,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from tensorboard.compat.proto import event_pb2, summary_pb2
-from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
-from tensorboard.plugins.histogram import metadata as histogram_metadata
-from tensorboard.plugins.image import metadata as image_metadata
-from tensorboard.plugins.scalar import metadata as scalar_metadata
-from tensorboard.summary.writer.record_writer import RecordWriter
-from tensorboard.util import tensor_util
 
 from kfx import _io
+from kfx._tensorboard import (
+    event_pb2,
+    histogram_metadata,
+    image_metadata,
+    masked_crc32c,
+    scalar_metadata,
+    summary_pb2,
+    tensor_util,
+)
 
 _FILE_COUNTER = itertools.count()
 # A TFRecord: uint64 length, uint32 masked CRC of the length, data, uint32 masked CRC of data.
@@ -114,9 +118,9 @@ def write_event_file(
     """
     wall_time = time.time() if wall_time is None else wall_time
     buffer = io.BytesIO()
-    writer = RecordWriter(buffer)
-    writer.write(
-        event_pb2.Event(wall_time=wall_time, file_version="brain.Event:2").SerializeToString()
+    _write_record(
+        buffer,
+        event_pb2.Event(wall_time=wall_time, file_version="brain.Event:2").SerializeToString(),
     )
     for step, values in steps:
         summary = (
@@ -125,7 +129,7 @@ def write_event_file(
             else summary_pb2.Summary(value=list(values))
         )
         event = event_pb2.Event(wall_time=wall_time, step=int(step), summary=summary)
-        writer.write(event.SerializeToString())
+        _write_record(buffer, event.SerializeToString())
     # Names sort in writing order: TensorBoard reads a run's files in name order.
     name = name or (
         f"events.out.tfevents.{int(wall_time):010d}.{socket.gethostname()}"
@@ -135,6 +139,12 @@ def write_event_file(
     with _io.atomic_path(path) as tmp:
         tmp.write_bytes(buffer.getvalue())
     return path
+
+
+def _write_record(file: io.BytesIO, data: bytes) -> None:
+    """Append `data` to `file` as one TFRecord (see :data:`_LENGTH`)."""
+    header = _LENGTH.pack(len(data))
+    file.write(header + _CRC.pack(masked_crc32c(header)) + data + _CRC.pack(masked_crc32c(data)))
 
 
 def read_events(path: str | os.PathLike) -> Iterator[event_pb2.Event]:

@@ -21,9 +21,15 @@ from collections.abc import Iterable
 from typing import Any, NoReturn
 
 
-def fail(where: str, arg: str, value: Any, accepted: str) -> NoReturn:
-    """Raise kfx's error: where it happened, the argument, what it got, what it accepts."""
-    raise ValueError(f"{where}: argument `{arg}` got {value!r}; expected {accepted}.")
+def fail(
+    where: str, arg: str, value: Any, accepted: str, *, error: type[ValueError] = ValueError
+) -> NoReturn:
+    """Raise kfx's error: where it happened, the argument, what it got, what it accepts.
+
+    `error` is a ``ValueError`` subclass for callers that must tell this failure apart
+    (``kfx.templates.NotAGraphModelError``).
+    """
+    raise error(f"{where}: argument `{arg}` got {value!r}; expected {accepted}.")
 
 
 def is_int(value: Any) -> bool:

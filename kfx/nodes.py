@@ -4,7 +4,9 @@ Keras 2 had ``layer.get_output_at(i)``, ``get_input_at``, ``get_output_shape_at`
 ``get_input_shape_at``; Keras 3 removed them, and ``layer.output`` of a shared layer silently
 returns the tensor of its *first* call. Every call of a layer on symbolic tensors creates a
 *node*; node ``i`` holds the tensors of the ``i``-th call, counted over every graph the layer
-was called in. These functions give the per-node accessors back.
+was called in. These functions give the per-node accessors back, and :func:`graph_calls`
+lists the calls that make up one model's graph (what :func:`kfx.templates.feature_extractor`
+walks).
 
 This is the one kfx module that reads Keras' private node bookkeeping, and only through
 :func:`_inbound_nodes`.
@@ -32,7 +34,15 @@ import keras
 
 from kfx._validation import fail
 
-__all__ = ["input_at", "input_shape_at", "num_nodes", "output_at", "output_shape_at"]
+__all__ = [
+    "Call",
+    "graph_calls",
+    "input_at",
+    "input_shape_at",
+    "num_nodes",
+    "output_at",
+    "output_shape_at",
+]
 
 
 def _inbound_nodes(layer: Any) -> list:
@@ -210,8 +220,16 @@ def input_shape_at(layer: Any, node_index: int):
     return _shape(_inputs(layer, node_index, "input_shape_at"))
 
 
-class _Call(NamedTuple):
-    """One call of an operation inside a model's graph."""
+class Call(NamedTuple):
+    """One call of an operation inside a model's graph, as :func:`graph_calls` lists it.
+
+    Attributes:
+        operation: the layer (or other ``keras.Operation``) that was called.
+        node_index: which of its nodes this call is (see :func:`output_at`).
+        inputs: the call's flat input tensors.
+        outputs: the call's flat output tensors.
+        node: Keras' record of the call, kept to :meth:`replay` it.
+    """
 
     operation: Any
     node_index: int
@@ -222,21 +240,54 @@ class _Call(NamedTuple):
     def replay(self, tensors: dict[int, Any], operation: Any = None) -> list:
         """Call `operation` (default: the same one) with this call's arguments, tensors swapped.
 
-        `tensors` maps ``id(original tensor)`` to its replacement and must hold every input of
-        this call. Returns the flat outputs of the new call.
+        Args:
+            tensors: maps ``id(original tensor)`` to its replacement; it must hold every
+                input of this call.
+            operation: the operation to call instead, with the same arguments.
+
+        Returns:
+            The flat outputs of the new call.
+
+        Example:
+            >>> import keras, kfx
+            >>> x = keras.Input((3,))
+            >>> model = keras.Model(x, keras.layers.Dense(2, name="dense")(x))
+            >>> (call,) = kfx.nodes.graph_calls(model)
+            >>> y = keras.Input((3,))
+            >>> (output,) = call.replay({id(x): y})
+            >>> tuple(output.shape)
+            (None, 2)
         """
         args, kwargs = self.node.arguments.fill_in(tensors)
         return keras.tree.flatten((operation or self.operation)(*args, **kwargs))
 
 
-def _graph_calls(model: keras.Model) -> list[_Call]:
+#: A call's key while sorting: (position of its operation in the model, node index).
+_Key = tuple[int, int]
+
+
+def graph_calls(model: keras.Model) -> list[Call]:
     """Every call of an operation inside `model`'s own graph, in an order that can be replayed.
 
-    For kfx.templates (feature extraction): a shared layer may also have nodes in other graphs
-    (another model it was used in), so the calls that belong to `model` are found by walking
-    back from ``model.outputs`` to ``model.inputs``. Calls come inputs first, each after the
-    calls it depends on, otherwise in the order of ``model.layers``. The model's input layers
-    are not listed. A model without a graph (subclassed) has no calls.
+    A shared layer may also have nodes in other graphs (another model it was used in), so the
+    calls that belong to `model` are found by walking back from ``model.outputs`` to
+    ``model.inputs``. Calls come inputs first, each after the calls it depends on, otherwise
+    in the order of ``model.layers``. The model's input layers are not listed. This is what
+    :func:`kfx.templates.feature_extractor` names layer paths from.
+
+    Args:
+        model: a Keras model; a model without a graph (subclassed) has no calls.
+
+    Returns:
+        A list of :class:`Call`, one per call of a layer or ``keras.ops`` operation.
+
+    Example:
+        >>> import keras, kfx
+        >>> shared = keras.layers.Dense(3, name="shared")
+        >>> x = keras.Input((3,))
+        >>> model = keras.Model(x, keras.layers.Dense(1, name="head")(shared(shared(x))))
+        >>> " ".join(f"{c.operation.name}:{c.node_index}" for c in kfx.nodes.graph_calls(model))
+        'shared:0 shared:1 head:0'
     """
     if isinstance(model, keras.Function):
         operations = model.operations
@@ -244,32 +295,39 @@ def _graph_calls(model: keras.Model) -> list[_Call]:
         operations = model.layers
     else:
         return []
-    producer = {}
-    for position, operation in enumerate(operations):
-        for index, node in enumerate(_inbound_nodes(operation)):
-            call = _Call(
-                operation, index, list(node.input_tensors), list(node.output_tensors), node
-            )
-            for tensor in node.output_tensors:
-                producer[id(tensor)] = ((position, index), call)
+    producer = _producers(operations)
     stop = {id(t) for t in model.inputs}
 
-    def parents(call: _Call) -> set:
-        return {producer[id(t)][0] for t in call.inputs if id(t) not in stop and id(t) in producer}
+    def parents(tensors: list) -> list[tuple[_Key, Call]]:
+        return [producer[id(t)] for t in tensors if id(t) not in stop and id(t) in producer]
 
     # The calls the outputs depend on.
-    calls: dict[tuple[int, int], _Call] = {}
-    stack = [producer[id(t)] for t in model.outputs if id(t) not in stop and id(t) in producer]
+    calls: dict[_Key, Call] = {}
+    stack = parents(model.outputs)
     while stack:
         key, call = stack.pop()
         if key not in calls:
             calls[key] = call
-            stack.extend(
-                producer[id(t)] for t in call.inputs if id(t) not in stop and id(t) in producer
-            )
-    # Kahn's topological sort, ties broken by (position in model.layers, node index).
-    waiting = {key: parents(call) for key, call in calls.items()}
-    children: dict[tuple[int, int], list] = {key: [] for key in calls}
+            stack.extend(parents(call.inputs))
+    return _in_dependency_order(
+        calls, {key: {k for k, _ in parents(c.inputs)} for key, c in calls.items()}
+    )
+
+
+def _producers(operations: list) -> dict[int, tuple[_Key, Call]]:
+    """``{id(tensor): (key, call)}``: the call that produced each tensor of `operations`' nodes."""
+    producer = {}
+    for position, operation in enumerate(operations):
+        for index, node in enumerate(_inbound_nodes(operation)):
+            call = Call(operation, index, list(node.input_tensors), list(node.output_tensors), node)
+            for tensor in node.output_tensors:
+                producer[id(tensor)] = ((position, index), call)
+    return producer
+
+
+def _in_dependency_order(calls: dict[_Key, Call], waiting: dict[_Key, set[_Key]]) -> list[Call]:
+    """Kahn's topological sort of `calls` (`waiting`: each one's parents), ties by key."""
+    children: dict[_Key, list[_Key]] = {key: [] for key in calls}
     for key, deps in waiting.items():
         for dep in deps:
             children[dep].append(key)

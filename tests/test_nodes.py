@@ -116,12 +116,34 @@ def test_graph_calls_only_lists_the_models_own_calls():
     x1, x2 = keras.Input((3,)), keras.Input((3,))
     first = keras.Model(x1, dense(x1))
     second = keras.Model(x2, keras.layers.Dense(1, name="head")(dense(dense(x2)[:, :1] * 0 + x2)))
-    calls = nodes._graph_calls(first)
+    calls = nodes.graph_calls(first)
     assert [(c.operation.name, c.node_index) for c in calls] == [("d", 0)]
-    names = [(c.operation.name, c.node_index) for c in nodes._graph_calls(second)]
+    names = [(c.operation.name, c.node_index) for c in nodes.graph_calls(second)]
     assert ("d", 1) in names and ("d", 2) in names and ("d", 0) not in names
     assert names[-1] == ("head", 0)  # inputs first, outputs last
-    assert nodes._graph_calls(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]))
+    assert nodes.graph_calls(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]))
+
+
+def test_graph_calls_are_public_and_replay_on_new_tensors():
+    class Subclassed(keras.Model):
+        def call(self, x):
+            return x
+
+    assert {"Call", "graph_calls"} <= set(nodes.__all__)
+    assert nodes.graph_calls(Subclassed()) == []
+    x = keras.Input((3,))
+    dense = keras.layers.Dense(2, name="d")
+    model = keras.Model(x, keras.ops.relu(dense(x)))
+    first, second = nodes.graph_calls(model)
+    assert first.operation is dense and isinstance(first, nodes.Call)
+    assert (
+        first.inputs == [x] and second.inputs == first.outputs and second.outputs == model.outputs
+    )
+    y = keras.Input((3,))
+    (replayed,) = first.replay({id(x): y})
+    assert nodes.num_nodes(dense) == 2 and nodes.output_at(dense, 1) is replayed
+    other = keras.layers.Dense(5)
+    assert tuple(first.replay({id(x): y}, other)[0].shape) == (None, 5)
 
 
 PRIVATE_NODE_ATTRS = {"_inbound_nodes", "_outbound_nodes", "_keras_history", "_nodes_by_depth"}

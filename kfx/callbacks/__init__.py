@@ -1,4 +1,4 @@
-"""Training callbacks: activation and gradient logging that costs almost nothing, and defaults.
+"""Training callbacks: activation and gradient logging, a time budget, and sensible defaults.
 
 - :class:`ActivationLogger`: layer activations (histograms, mean/std/zero fraction, feature
   map images) to TensorBoard and npz, at the end of every n-th epoch.

@@ -1,4 +1,9 @@
-"""ActivationLogger: layer activations to TensorBoard and npz, for almost nothing."""
+"""ActivationLogger: layer activations to TensorBoard and npz at the end of chosen epochs.
+
+The activations are reduced to histogram counts and moments where they live and only those
+small arrays come back to the host, and nothing runs on other epochs or on batches, so
+logging stays a small part of training (docs/monitoring.md, "What it costs", has the figures).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ import numpy as np
 
 from kfx import _events, _io
 from kfx._validation import check_positive_int, fail
-from kfx.callbacks._common import EpochLogger, read_data
+from kfx.callbacks._data import read_data
+from kfx.callbacks._epoch_logger import EpochLogger
 from kfx.callbacks._stats import BINS, FirstSample, Summary, feature_map_grid, reduce_tensor
 from kfx.callbacks._stats import stats as reduced_stats
 
@@ -60,8 +66,10 @@ class ActivationLogger(EpochLogger):
         max_npz_mb: size cap of all npz files together, in megabytes.
 
     Raises:
-        ValueError: at construction for bad arguments or data; at ``on_train_begin`` for a
-            model without a functional graph (subclassed) or paths that match no layer.
+        ValueError: at construction for bad arguments or data; at ``on_train_begin`` for
+            paths that match no layer.
+        kfx.templates.NotAGraphModelError: at ``on_train_begin``, for a model without a
+            functional graph (subclassed); a ValueError too.
 
     Example:
         >>> import tempfile, keras, numpy as np
@@ -126,7 +134,7 @@ class ActivationLogger(EpochLogger):
         self._summarizer = None
 
     def on_train_begin(self, logs=None):
-        from kfx.templates import feature_extractor
+        from kfx.templates import NotAGraphModelError, feature_extractor
 
         model = self.model
         where = type(self).__name__
@@ -134,15 +142,15 @@ class ActivationLogger(EpochLogger):
             self._extractor = feature_extractor(
                 model, "all" if self.layers is None else self.layers
             )
+        except NotAGraphModelError:
+            NotAGraphModelError.refuse(
+                where,
+                "model",
+                f"{type(model).__name__} {model.name!r} without a functional graph",
+                "a functional model, a Sequential that starts with keras.Input, or models "
+                "nesting them (wrap a subclassed model's call in a functional model)",
+            )
         except ValueError as err:
-            if "without a graph" in str(err) or "a keras.Model" in str(err):
-                fail(
-                    where,
-                    "model",
-                    f"{type(model).__name__} {model.name!r} without a functional graph",
-                    "a functional model, a Sequential that starts with keras.Input, or models "
-                    "nesting them (wrap a subclassed model's call in a functional model)",
-                )
             raise ValueError(f"{where}: {err}") from err
         self._channels_last = keras.config.image_data_format() == "channels_last"
         self._summarizer, self._layout = self._summary_model(self._extractor)
@@ -168,12 +176,12 @@ class ActivationLogger(EpochLogger):
         Its outputs, per float layer output: the reductions (:class:`Summary`, computed where
         the activations live), the raw values when npz files are written, the first sample
         of 2D feature maps when images are. `layout` maps each path to its output indices.
-        Built on JAX only, where each eager op compiles on first use (the first eager log
-        took 626 ms, this model 118 ms; then 4.4 ms vs 0.8 ms). On TensorFlow, tracing the
-        predict function costs about 200 ms once while eager ops cost microseconds, and under
-        a tf.distribute strategy ``predict`` would reduce each replica's share apart: there
-        :meth:`_results` computes the same list eagerly (the reductions still run with
-        ``keras.ops`` where large activations live).
+        Built on JAX only, where each eager op compiles on first use, so one compiled model
+        beats a dozen eager ops from the first log on. On TensorFlow eager ops are cheap and
+        tracing a predict function is not, and under a tf.distribute strategy ``predict``
+        would reduce each replica's share apart: there :meth:`_results` computes the same
+        list eagerly (the reductions still run with ``keras.ops`` where large activations
+        live). docs/monitoring.md gives the measured times.
         """
         compiled = keras.backend.backend() == "jax"
         outputs, layout, count = [], {}, 0

@@ -11,7 +11,8 @@ from keras import ops
 
 from kfx import _events
 from kfx._validation import check_positive_int, fail
-from kfx.callbacks._common import EpochLogger, read_data
+from kfx.callbacks._data import read_data
+from kfx.callbacks._epoch_logger import EpochLogger
 from kfx.callbacks._stats import BINS, summarize
 
 #: The TensorBoard run (sub-folder of `log_dir`) that gradients go to.

@@ -10,6 +10,7 @@ saves to ``.keras`` and reloads with ``keras.saving.load_model``.
 - :func:`autoencoder`: encoder and decoder models chained as layers.
 - :func:`feature_extractor` and :func:`feature_info`: layer outputs keyed by layer path.
 - :func:`time_distributed`: a video model from a per-frame model.
+- :class:`NotAGraphModelError`: what they raise for a model without a graph (subclassed).
 
 Example:
     >>> import keras, kfx
@@ -18,6 +19,7 @@ Example:
     >>> model.compile("rmsprop", **kfx.templates.compile_args(heads))
 """
 
+from kfx.templates._graphs import NotAGraphModelError
 from kfx.templates.autoencoder import autoencoder
 from kfx.templates.ensemble import ensemble
 from kfx.templates.features import feature_extractor, feature_info
@@ -28,6 +30,7 @@ from kfx.templates.video import time_distributed
 
 __all__ = [
     "Head",
+    "NotAGraphModelError",
     "autoencoder",
     "compile_args",
     "ensemble",

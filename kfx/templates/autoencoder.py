@@ -6,7 +6,7 @@ import keras
 
 from kfx._validation import fail
 from kfx.blocks._primitives import block_name
-from kfx.templates._common import fresh_inputs, graph_model, model_input, renamed
+from kfx.templates._graphs import fresh_inputs, graph_model, model_input, renamed
 
 
 def autoencoder(

@@ -8,7 +8,7 @@ import keras
 
 from kfx._validation import check_choice, fail
 from kfx.blocks._primitives import block_name
-from kfx.templates._common import fresh_inputs, graph_model, model_input, renamed, signature
+from kfx.templates._graphs import fresh_inputs, graph_model, model_input, renamed, signature
 
 MODES = ("average", "concat")
 

@@ -12,7 +12,8 @@ import keras
 from kfx import nodes
 from kfx._validation import fail
 from kfx.blocks._primitives import block_name
-from kfx.templates._common import fresh_inputs, graph_model, is_graph_model, listing, model_input
+from kfx.templates._graphs import fresh_inputs, graph_model, is_graph_model, model_input
+from kfx.templates._listing import listing
 
 #: Separates the names of nested models in a path: ``"resnet50/conv2_block1_out"``.
 SEP = "/"
@@ -49,7 +50,7 @@ def _graph(model: keras.Model, nested: bool, cache: dict | None = None) -> _Grap
     cache = {} if cache is None else cache
     if id(model) in cache:
         return cache[id(model)]
-    calls = nodes._graph_calls(model)
+    calls = nodes.graph_calls(model)
     rank: dict[tuple[int, int], int] = {}
     for layer_id in {id(c.operation) for c in calls}:
         indices = sorted(c.node_index for c in calls if id(c.operation) == layer_id)
@@ -111,9 +112,26 @@ def _expose(model: keras.Model, graph: _Graph, wanted: set[str], need_outputs: b
                 if path in wanted
             )
         return model_input(model), list(model.outputs) if need_outputs else None, features
+    needed, consumed = _needed_calls(model, steps, wanted, need_outputs)
+    views = _views(steps, needed, consumed, enter)
+    inputs = fresh_inputs(model_input(model), None)  # same names as the model's inputs
+    tensors = {
+        id(old): new for old, new in zip(model.inputs, keras.tree.flatten(inputs), strict=True)
+    }
+    features = _replay(steps, needed, views, wanted, tensors)
+    outputs = [tensors[id(t)] for t in model.outputs] if need_outputs else None
+    return inputs, outputs, features
 
-    # The calls needed: those behind wanted tensors, entered nested calls and, if asked, the
-    # model's outputs.
+
+def _needed_calls(
+    model: keras.Model, steps: list[_Step], wanted: set[str], need_outputs: bool
+) -> tuple[set[int], set[int]]:
+    """``(needed, consumed)``: the steps to replay and the ids of the tensors used after them.
+
+    Needed are the steps behind wanted tensors, the entered nested calls and, when
+    `need_outputs`, those behind the model's outputs. Consumed are the tensors that needed
+    calls take, and the wanted and output tensors.
+    """
     producer = {id(t): i for i, step in enumerate(steps) for t in step.call.outputs}
     wanted_ids = {
         id(t)
@@ -131,7 +149,17 @@ def _expose(model: keras.Model, graph: _Graph, wanted: set[str], need_outputs: b
             needed.add(i)
             stack += [id(t) for t in steps[i].call.inputs]
     consumed = {id(t) for i in needed for t in steps[i].call.inputs} | wanted_ids | output_ids
+    return needed, consumed
 
+
+def _views(
+    steps: list[_Step], needed: set[int], consumed: set[int], enter: dict[int, set[str]]
+) -> dict[int, tuple[keras.Model, bool, list[str]]]:
+    """``{id(nested model): _view(...)}`` for each entered nested model among the needed steps.
+
+    A view keeps the nested model's own outputs only when a later call (or the result)
+    consumes them.
+    """
     views: dict[int, tuple[keras.Model, bool, list[str]]] = {}
     for i in sorted(needed):
         layer = steps[i].call.operation
@@ -143,11 +171,21 @@ def _expose(model: keras.Model, graph: _Graph, wanted: set[str], need_outputs: b
                 for t in steps[j].call.outputs
             )
             views[id(layer)] = _view(layer, steps[i].inner, enter[id(layer)], keep)
+    return views
 
-    inputs = fresh_inputs(model_input(model), None)  # same names as the model's inputs
-    tensors = {
-        id(old): new for old, new in zip(model.inputs, keras.tree.flatten(inputs), strict=True)
-    }
+
+def _replay(
+    steps: list[_Step],
+    needed: set[int],
+    views: dict[int, tuple[keras.Model, bool, list[str]]],
+    wanted: set[str],
+    tensors: dict[int, Any],
+) -> dict[str, Any]:
+    """Replay the needed steps in order, nested models through their views: ``{path: tensor}``.
+
+    `tensors` maps ``id(original tensor)`` to its replayed tensor; it starts with the inputs
+    and is filled in as the calls are replayed.
+    """
     features = {}
     for i in sorted(needed):
         step = steps[i]
@@ -176,8 +214,7 @@ def _expose(model: keras.Model, graph: _Graph, wanted: set[str], need_outputs: b
             for path, old in zip(step.paths, step.call.outputs, strict=False)
             if path in wanted and id(old) in tensors
         )
-    outputs = [tensors[id(t)] for t in model.outputs] if need_outputs else None
-    return inputs, outputs, features
+    return features
 
 
 def _view(
@@ -259,8 +296,9 @@ def feature_extractor(
         ``{path: tensor}`` in graph order; :func:`feature_info` describes it.
 
     Raises:
-        ValueError: a model without a graph, a path that matches no layer, or a regex that
-            matches nothing (the message lists the paths that exist).
+        NotAGraphModelError: `model` has no graph (a subclassed model); a ValueError.
+        ValueError: a path that matches no layer, or a regex that matches nothing (the
+            message lists the paths that exist).
 
     Example:
         >>> import keras, numpy as np
@@ -318,7 +356,7 @@ def feature_info(extractor: keras.Model) -> list[dict]:
     def producer(model: keras.Model, tensor: Any, depth: int):
         """The layer behind `tensor`, `depth` nested models down."""
         if id(model) not in calls:
-            calls[id(model)] = nodes._graph_calls(model)
+            calls[id(model)] = nodes.graph_calls(model)
         for call in calls[id(model)]:
             for j, output in enumerate(call.outputs):
                 if output is tensor:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import keras
 
 from kfx._validation import fail
 from kfx.blocks._primitives import block_name
-from kfx.templates._common import check_vector, listing
+from kfx.templates._listing import listing
+from kfx.templates._vectors import check_vector
 from kfx.templates.heads import Head, check_heads
 
 
@@ -63,18 +65,7 @@ def multi_io(
     """
     where = "multi_io"
     name = block_name(name, where)
-    if not isinstance(inputs, Mapping) or not inputs:
-        fail(where, "inputs", inputs, "a non-empty dict {name: keras.Input(..., name=name)}")
-    for key, tensor in inputs.items():
-        if not keras.backend.is_keras_tensor(tensor):
-            fail(where, "inputs", f"{{{key!r}: {tensor!r}}}", "Keras tensors from keras.Input")
-        if tensor.name != key:
-            fail(
-                where,
-                "inputs",
-                f"key {key!r} for a tensor named {tensor.name!r}",
-                f"keys equal to the input names: keras.Input(..., name={key!r})",
-            )
+    _check_inputs(inputs, where)
     heads = check_heads(heads, where)
     clashes = [head.name for head in heads if head.name in inputs]
     if clashes:
@@ -84,20 +75,7 @@ def multi_io(
             f"head names {listing(clashes)}, which are also input names",
             f"head names other than the inputs' names ({listing(inputs)})",
         )
-    encoders = {} if encoders is None else encoders
-    if not isinstance(encoders, Mapping):
-        fail(where, "encoders", encoders, "None or a dict {input name: callable}")
-    unknown = [key for key in encoders if key not in inputs]
-    if unknown:
-        fail(
-            where,
-            "encoders",
-            f"encoders for {listing(unknown)}",
-            f"encoders only for existing inputs: {listing(inputs)}",
-        )
-    for key, encoder in encoders.items():
-        if not callable(encoder):
-            fail(where, f"encoders[{key!r}]", encoder, "a callable (a layer, a model, a function)")
+    encoders = _check_encoders(encoders, inputs, where)
     if trunk is not None and not callable(trunk):
         fail(where, "trunk", trunk, "None or a callable on the concatenated features")
 
@@ -122,3 +100,38 @@ def multi_io(
             fail(where, "trunk", f"a callable returning {type(x).__name__}", "a Keras tensor")
     outputs = {head.name: head(x) for head in heads}
     return keras.Model(inputs=dict(inputs), outputs=outputs, name=name)
+
+
+def _check_inputs(inputs: Any, where: str) -> None:
+    """`inputs` must be a non-empty dict of ``keras.Input`` tensors keyed by their names."""
+    if not isinstance(inputs, Mapping) or not inputs:
+        fail(where, "inputs", inputs, "a non-empty dict {name: keras.Input(..., name=name)}")
+    for key, tensor in inputs.items():
+        if not keras.backend.is_keras_tensor(tensor):
+            fail(where, "inputs", f"{{{key!r}: {tensor!r}}}", "Keras tensors from keras.Input")
+        if tensor.name != key:
+            fail(
+                where,
+                "inputs",
+                f"key {key!r} for a tensor named {tensor.name!r}",
+                f"keys equal to the input names: keras.Input(..., name={key!r})",
+            )
+
+
+def _check_encoders(encoders: Any, inputs: Mapping, where: str) -> Mapping:
+    """`encoders` (None: none) as a dict of callables, each for an existing input."""
+    encoders = {} if encoders is None else encoders
+    if not isinstance(encoders, Mapping):
+        fail(where, "encoders", encoders, "None or a dict {input name: callable}")
+    unknown = [key for key in encoders if key not in inputs]
+    if unknown:
+        fail(
+            where,
+            "encoders",
+            f"encoders for {listing(unknown)}",
+            f"encoders only for existing inputs: {listing(inputs)}",
+        )
+    for key, encoder in encoders.items():
+        if not callable(encoder):
+            fail(where, f"encoders[{key!r}]", encoder, "a callable (a layer, a model, a function)")
+    return encoders

@@ -9,7 +9,8 @@ import keras
 
 from kfx._validation import check_choice, fail
 from kfx.blocks._primitives import block_name
-from kfx.templates._common import check_vector, is_graph_model
+from kfx.templates._graphs import is_graph_model
+from kfx.templates._vectors import check_vector
 from kfx.templates.heads import Head
 
 MERGES = ("abs_diff", "concat", "cosine", "l2")

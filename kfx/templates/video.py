@@ -6,7 +6,8 @@ import keras
 
 from kfx._validation import check_choice, check_positive_int, fail
 from kfx.blocks._primitives import block_name
-from kfx.templates._common import check_vector, graph_model
+from kfx.templates._graphs import graph_model
+from kfx.templates._vectors import check_vector
 from kfx.templates.heads import Head
 
 POOLS = ("lstm", "mean")

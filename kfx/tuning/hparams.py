@@ -31,10 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import struct_pb2
-from tensorboard.compat.proto import summary_pb2
-from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
 from kfx._events import read_events, write_event_file
+from kfx._tensorboard import hparams_api_pb2 as api_pb2
+from kfx._tensorboard import hparams_metadata as metadata
+from kfx._tensorboard import hparams_plugin_data_pb2 as plugin_data_pb2
+from kfx._tensorboard import summary_pb2
 from kfx._validation import fail
 
 #: Session status names -> the HParams plugin's status values.

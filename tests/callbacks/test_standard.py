@@ -1,30 +1,17 @@
 import csv
 
 import keras
-import numpy as np
 import pytest
 
-from kfx.callbacks import TimeStopping, standard
+from kfx.callbacks import standard
 
 
-def regression(seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.random((64, 4), dtype=np.float32)
-    return x, x @ np.array([[1.0], [-2.0], [0.5], [3.0]], np.float32)
-
-
-def model(learning_rate=0.05):
-    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    m.compile(keras.optimizers.SGD(learning_rate), "mse")
-    return m
-
-
-def test_standard_writes_checkpoint_history_and_tensorboard(tmp_path):
-    x, y = regression()
+def test_standard_writes_checkpoint_history_and_tensorboard(tmp_path, linear_data, linear_model):
+    x, y = linear_data()
     callbacks = standard(tmp_path, patience=3)
     names = [type(c).__name__ for c in callbacks]
     assert names[:4] == ["ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau", "CSVLogger"]
-    trained = model()
+    trained = linear_model()
     trained.fit(x, y, validation_split=0.25, epochs=4, verbose=0, callbacks=callbacks)
     best = keras.saving.load_model(tmp_path / "best.keras")
     assert best.evaluate(x, y, verbose=0) == pytest.approx(
@@ -37,9 +24,9 @@ def test_standard_writes_checkpoint_history_and_tensorboard(tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["train", "validation"]
 
 
-def test_early_stopping_and_lr_reduction_act(tmp_path):
-    x, y = regression()
-    trained = model(learning_rate=0.01)
+def test_early_stopping_and_lr_reduction_act(tmp_path, linear_data, linear_model):
+    x, y = linear_data()
+    trained = linear_model(learning_rate=0.01)
     callbacks = standard(tmp_path, patience=2, min_delta=10.0, tensorboard=False)  # no gain counts
     history = trained.fit(x, y, validation_split=0.25, epochs=20, verbose=0, callbacks=callbacks)
     assert len(history.history["loss"]) == 3  # the first epoch, then `patience` without gain
@@ -56,15 +43,3 @@ def test_standard_bad_arguments(tmp_path):
         standard(tmp_path, lr_factor=2)
     with pytest.raises(ValueError, match="standard.*monitor"):
         standard(tmp_path, monitor="")
-
-
-def test_time_stopping_ends_training_within_the_epoch():
-    x, y = regression()
-    stopper = TimeStopping(0)
-    history = model().fit(x, y, batch_size=8, epochs=30, verbose=0, callbacks=[stopper])
-    assert len(history.history["loss"]) == 1 and stopper.stopped_epoch == 0
-    generous = TimeStopping(600)
-    history = model().fit(x, y, epochs=3, verbose=0, callbacks=[generous])
-    assert len(history.history["loss"]) == 3 and generous.stopped_epoch == -1
-    with pytest.raises(ValueError, match="TimeStopping.*seconds.*-1"):
-        TimeStopping(-1)

@@ -1,24 +1,61 @@
-"""Helpers the templates share: model checks, fresh inputs, renamed views, error listings."""
+"""What the templates need from a model's graph: the check that it has one, its inputs, views.
+
+A template reads its parts' graphs (input shapes, outputs) to wire them into a new model, so a
+model without a graph (subclassed, or a Sequential never built on an input) is refused up
+front with :class:`NotAGraphModelError`, a typed error callers can catch, instead of failing
+somewhere inside Keras. The other helpers build on a graph: its input and output structures,
+fresh inputs shaped like them, and renamed views that let copies of one model sit side by side.
+
+Example:
+    >>> import keras
+    >>> from kfx.templates._graphs import fresh_inputs, graph_model
+    >>> x = keras.Input((3,), name="x")
+    >>> model = graph_model(keras.Model(x, keras.layers.Dense(1)(x)), "demo", "model")
+    >>> fresh_inputs(model.input, "twin").name
+    'twin_input'
+    >>> class Free(keras.Model):
+    ...     def call(self, x):
+    ...         return x
+    >>> graph_model(Free(), "demo", "model")
+    Traceback (most recent call last):
+    ...
+    kfx.templates._graphs.NotAGraphModelError: demo: argument `model` got "model 'free' (Free) without a graph of known inputs"; expected a functional model, or a Sequential that starts with keras.Input (a subclassed model has no graph to read its input shapes from).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import keras
 
 from kfx._validation import fail
 
-#: How many names an error message lists before it says "... and N more".
-MAX_LISTED = 60
 
+class NotAGraphModelError(ValueError):
+    """A model without a graph of known inputs where a template needs one.
 
-def listing(names: Iterable[Any]) -> str:
-    """``'a', 'b', 'c'`` (at most MAX_LISTED names, then how many more)."""
-    names = [repr(n) for n in names]
-    if len(names) > MAX_LISTED:
-        return ", ".join(names[:MAX_LISTED]) + f", ... and {len(names) - MAX_LISTED} more"
-    return ", ".join(names) if names else "(none)"
+    Raised by the templates (and :class:`kfx.callbacks.ActivationLogger`) for a subclassed
+    model, a Sequential not built on ``keras.Input``, or an object that is not a model. It is
+    a ``ValueError``, with kfx's usual message; catch this type to tell "this model has no
+    graph" apart from other bad arguments.
+
+    Example:
+        >>> import keras
+        >>> from kfx.templates import NotAGraphModelError, feature_extractor
+        >>> class Free(keras.Model):
+        ...     def call(self, x):
+        ...         return x
+        >>> try:
+        ...     feature_extractor(Free())
+        ... except NotAGraphModelError:
+        ...     print("no graph")
+        no graph
+    """
+
+    @classmethod
+    def refuse(cls, where: str, arg: str, value: Any, accepted: str) -> NoReturn:
+        """Raise this error with the message of :func:`kfx._validation.fail`."""
+        fail(where, arg, value, accepted, error=cls)
 
 
 def is_graph_model(obj: Any) -> bool:
@@ -35,11 +72,13 @@ def is_graph_model(obj: Any) -> bool:
 
 
 def graph_model(obj: Any, where: str, arg: str) -> keras.Model:
-    """`obj` if it is a functional or built Sequential model; ValueError otherwise."""
+    """`obj` if it is a functional or built Sequential model; NotAGraphModelError otherwise."""
     if not isinstance(obj, keras.Model):
-        fail(where, arg, obj, "a keras.Model (functional, or Sequential built on keras.Input)")
+        NotAGraphModelError.refuse(
+            where, arg, obj, "a keras.Model (functional, or Sequential built on keras.Input)"
+        )
     if not is_graph_model(obj):
-        fail(
+        NotAGraphModelError.refuse(
             where,
             arg,
             f"model {obj.name!r} ({type(obj).__name__}) without a graph of known inputs",
@@ -104,15 +143,3 @@ def renamed(model: keras.Model, name: str) -> keras.Model:
     any nested model.
     """
     return keras.Model(model_input(model), model_output(model), name=name)
-
-
-def check_vector(tensor: Any, where: str, what: str) -> None:
-    """`tensor` must be (batch, features): the templates merge and feed vectors."""
-    if not hasattr(tensor, "shape") or len(tensor.shape) != 2:
-        shape = tuple(tensor.shape) if hasattr(tensor, "shape") else type(tensor).__name__
-        fail(
-            where,
-            what,
-            f"output of shape {shape}",
-            "a (batch, features) tensor: end it with Flatten or a global pooling layer",
-        )

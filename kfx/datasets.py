@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kfx._validation import fail
+
 #: The digits data stores 4-bit grey levels, 0..16.
 DIGITS_MAX_VALUE = 16.0
 
@@ -29,9 +31,7 @@ def digits(test_fraction: float = 0.2, seed: int = 0):
         ``(x_train, y_train), (x_test, y_test)`` as float32 images and int32 labels.
     """
     if not 0 < test_fraction < 1:
-        raise ValueError(
-            f"digits: argument `test_fraction` got {test_fraction!r}; expected a float in (0, 1)."
-        )
+        fail("digits", "test_fraction", test_fraction, "a float in (0, 1)")
     try:
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
