@@ -34,6 +34,7 @@ def _branch(x, kind, filters, kernel_size, strides, activation, name):
     return conv_bn_act(y, filters, kernel_size, 1, None, norm=None, name=name + "_2")
 
 
+# Over 60 lines for its docstring alone, which documents the three kinds where help() shows them.
 def residual(
     x,
     filters: int,

@@ -4,11 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import keras
+
 from kfx import _validation as v
 from kfx.blocks import _primitives as c
 from kfx.blocks.conv import conv_bn_act
 from kfx.blocks.inception import inception
 from kfx.models._network import check_stages, finish, network_input
+
+#: A module of width ``w`` splits it 4:8:2:2 over its branches with 1/16-wide 5x5 reductions
+#: (GoogLeNet's inception(3a)), so every width is a multiple of this.
+WIDTH_MULTIPLE = 16
+
+
+def check_widths(
+    where: str, widths: int | Sequence[int], arg: str = "widths"
+) -> int | Sequence[int]:
+    """Every width in `widths` (one int or a sequence of ints) is a multiple of WIDTH_MULTIPLE.
+
+    Returns `widths` unchanged; the error shows it as given.
+
+    Example:
+        >>> from kfx.models.inception_net import check_widths
+        >>> check_widths("inception_net", (32, 64))
+        (32, 64)
+        >>> check_widths("inception_net", (24,))
+        Traceback (most recent call last):
+        ...
+        ValueError: inception_net: argument `widths` got (24,); expected multiples of 16 ...
+    """
+    values = (widths,) if isinstance(widths, int) else widths
+    if any(width % WIDTH_MULTIPLE for width in values):
+        accepted = f"multiples of {WIDTH_MULTIPLE} (each module splits its width 4:8:2:2)"
+        v.fail(where, arg, widths, accepted)
+    return widths
 
 
 def inception_net(
@@ -20,7 +49,7 @@ def inception_net(
     blocks_per_stage: int = 1,
     include_top: bool = True,
     name: str = "inception_net",
-):
+) -> keras.Model:
     """Stem conv, then stages of Inception modules separated by stride-2 max pools.
 
     A module of width ``w`` splits it as GoogLeNet's inception(3a) does: 1x1 ``w/4``,
@@ -44,14 +73,7 @@ def inception_net(
     v.check_positive_int(builder, "stem_filters", stem_filters)
     v.check_positive_int(builder, "blocks_per_stage", blocks_per_stage)
     check_stages(builder, widths=widths)
-    for width in widths:
-        if width % 16:
-            v.fail(
-                builder,
-                "widths",
-                tuple(widths),
-                "multiples of 16 (each module splits its width 4:8:2:2)",
-            )
+    check_widths(builder, tuple(widths))
     inputs = network_input(input_shape, builder)
     rank = len(inputs.shape) - 2
 

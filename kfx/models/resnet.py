@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import keras
+
 from kfx import _validation as v
 from kfx.blocks import _primitives as c
 from kfx.blocks.conv import conv_bn_act
@@ -23,6 +25,24 @@ def _stem(x, stem: str):
     return c.pick(c.MAX_POOL, rank)(3, strides=2, padding="same", name="pool1")(x)
 
 
+def _stages(x, depths, widths, kind: str, se_ratio, drop_path: float):
+    """The residual stages; the drop-path rate rises linearly from 0 to `drop_path`."""
+    total, index = sum(depths), 0
+    for stage, (depth, width) in enumerate(zip(depths, widths, strict=False)):
+        for block in range(depth):
+            x = residual(
+                x,
+                width,
+                kind=kind,
+                strides=2 if stage > 0 and block == 0 else 1,
+                se_ratio=se_ratio,
+                drop_path=drop_path * index / max(1, total - 1),
+                name=f"conv{stage + 2}_block{block + 1}",
+            )
+            index += 1
+    return x
+
+
 def resnet(
     input_shape: Sequence[int],
     num_classes: int,
@@ -35,7 +55,7 @@ def resnet(
     se_ratio: float | None = None,
     drop_path: float = 0.0,
     name: str | None = None,
-):
+) -> keras.Model:
     """A ResNet: stem, then stages of residual blocks, then average pool and softmax.
 
     Stage ``i`` has ``depths[i]`` blocks of width ``widths[i]``; every stage but the first
@@ -71,47 +91,106 @@ def resnet(
     check_stages(builder, depths=depths, widths=widths)
     inputs = network_input(input_shape, builder)
 
-    x = _stem(inputs, stem)
-    total, index = sum(depths), 0
-    for stage, (depth, width) in enumerate(zip(depths, widths, strict=False)):
-        for block in range(depth):
-            x = residual(
-                x,
-                width,
-                kind=kind,
-                strides=2 if stage > 0 and block == 0 else 1,
-                se_ratio=se_ratio,
-                drop_path=drop_path * index / max(1, total - 1),
-                name=f"conv{stage + 2}_block{block + 1}",
-            )
-            index += 1
+    x = _stages(_stem(inputs, stem), depths, widths, kind, se_ratio, drop_path)
     if kind == "preact":  # pre-activation blocks end without norm/activation
         x = c.apply_activation(c.apply_norm(x, "batch", "post_bn"), "relu", "post_relu")
     return finish(inputs, x, num_classes, include_top, name or builder, builder)
 
 
-def _preset(depths: tuple[int, ...], kind: str, default_name: str):
-    def build(input_shape: Sequence[int], num_classes: int, **kwargs):
-        kwargs.setdefault("name", default_name)
-        return resnet(input_shape, num_classes, depths=depths, kind=kind, **kwargs)
-
-    build.__name__ = default_name
-    build.__doc__ = (
-        f"ResNet-{default_name[6:]}: {kind} blocks, depths {depths}, widths {STANDARD_WIDTHS}.\n\n"
-        "Keyword arguments are those of :func:`kfx.models.resnet`.\n\n"
-        "Example:\n"
-        "    >>> import kfx\n"
-        f"    >>> kfx.models.{default_name}((64, 64, 3), 5).output_shape\n"
-        "    (None, 5)\n"
-    )
-    return build
+#: Blocks per stage and block kind of each standard ResNet (ResNet paper, table 1).
+PRESETS: dict[str, tuple[tuple[int, ...], str]] = {
+    "resnet18": ((2, 2, 2, 2), "basic"),
+    "resnet34": ((3, 4, 6, 3), "basic"),
+    "resnet50": ((3, 4, 6, 3), "bottleneck"),
+    "resnet101": ((3, 4, 23, 3), "bottleneck"),
+}
 
 
-# Depths from the ResNet paper, table 1.
-resnet18 = _preset((2, 2, 2, 2), "basic", "resnet18")
-resnet34 = _preset((3, 4, 6, 3), "basic", "resnet34")
-resnet50 = _preset((3, 4, 6, 3), "bottleneck", "resnet50")
-resnet101 = _preset((3, 4, 23, 3), "bottleneck", "resnet101")
+def _build_preset(preset: str, input_shape: Sequence[int], num_classes: int, kwargs) -> keras.Model:
+    """The standard ResNet `preset` (see PRESETS), named after it unless kwargs name it."""
+    depths, kind = PRESETS[preset]
+    kwargs.setdefault("name", preset)
+    return resnet(input_shape, num_classes, depths=depths, kind=kind, **kwargs)
+
+
+def resnet18(input_shape: Sequence[int], num_classes: int, **kwargs) -> keras.Model:
+    """ResNet-18: basic blocks, depths (2, 2, 2, 2), widths (64, 128, 256, 512).
+
+    Args:
+        input_shape: shape without the batch axis, e.g. ``(224, 224, 3)``.
+        num_classes: classifier width.
+        **kwargs: the other keyword arguments of :func:`resnet` (``widths``, ``include_top``,
+            ``stem``, ``se_ratio``, ``drop_path``, ``name``; default name ``"resnet18"``).
+
+    Returns:
+        A functional ``keras.Model`` with 8 basic blocks.
+
+    Example:
+        >>> import kfx
+        >>> kfx.models.resnet18((64, 64, 3), 5).output_shape
+        (None, 5)
+    """
+    return _build_preset("resnet18", input_shape, num_classes, kwargs)
+
+
+def resnet34(input_shape: Sequence[int], num_classes: int, **kwargs) -> keras.Model:
+    """ResNet-34: basic blocks, depths (3, 4, 6, 3), widths (64, 128, 256, 512).
+
+    Args:
+        input_shape: shape without the batch axis, e.g. ``(224, 224, 3)``.
+        num_classes: classifier width.
+        **kwargs: the other keyword arguments of :func:`resnet` (default name ``"resnet34"``).
+
+    Returns:
+        A functional ``keras.Model`` with 16 basic blocks.
+
+    Example:
+        >>> import kfx
+        >>> kfx.models.resnet34((32, 32, 3), 10, stem="small").name
+        'resnet34'
+    """
+    return _build_preset("resnet34", input_shape, num_classes, kwargs)
+
+
+def resnet50(input_shape: Sequence[int], num_classes: int, **kwargs) -> keras.Model:
+    """ResNet-50: bottleneck blocks, depths (3, 4, 6, 3), widths (64, 128, 256, 512).
+
+    The blocks output four times their width, so the classifier sees 2048 channels.
+
+    Args:
+        input_shape: shape without the batch axis, e.g. ``(224, 224, 3)``.
+        num_classes: classifier width.
+        **kwargs: the other keyword arguments of :func:`resnet` (default name ``"resnet50"``).
+
+    Returns:
+        A functional ``keras.Model`` with 16 bottleneck blocks.
+
+    Example:
+        >>> import kfx
+        >>> tuple(kfx.models.resnet50((64, 64, 3), 5).get_layer("predictions").kernel.shape)
+        (2048, 5)
+    """
+    return _build_preset("resnet50", input_shape, num_classes, kwargs)
+
+
+def resnet101(input_shape: Sequence[int], num_classes: int, **kwargs) -> keras.Model:
+    """ResNet-101: bottleneck blocks, depths (3, 4, 23, 3), widths (64, 128, 256, 512).
+
+    Args:
+        input_shape: shape without the batch axis, e.g. ``(224, 224, 3)``.
+        num_classes: classifier width.
+        **kwargs: the other keyword arguments of :func:`resnet` (default name ``"resnet101"``).
+
+    Returns:
+        A functional ``keras.Model`` with 33 bottleneck blocks.
+
+    Example:
+        >>> import kfx
+        >>> headless = kfx.models.resnet101((64, 64, 3), 5, include_top=False)
+        >>> headless.output_shape
+        (None, 2, 2, 2048)
+    """
+    return _build_preset("resnet101", input_shape, num_classes, kwargs)
 
 
 def ResNet50(  # noqa: N802 - named after keras.applications.ResNet50
@@ -120,7 +199,7 @@ def ResNet50(  # noqa: N802 - named after keras.applications.ResNet50
     *,
     include_top: bool = True,
     name: str | None = None,
-):
+) -> keras.Model:
     """ResNet-50 laid out as ``keras.applications.ResNet50(weights=None)``.
 
     Same stages, strides (on the first 1x1 conv of a bottleneck), layer names and softmax

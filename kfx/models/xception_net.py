@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import keras
+
 from kfx import _validation as v
 from kfx.blocks.conv import conv_bn_act, separable
 from kfx.blocks.xception import xception
@@ -19,7 +21,7 @@ def xception_net(
     middle_blocks: int = 1,
     include_top: bool = True,
     name: str = "xception_net",
-):
+) -> keras.Model:
     """Xception's three flows, scaled down.
 
     Entry flow: a stem conv and one stride-2 Xception block per width; middle flow:
@@ -42,8 +44,7 @@ def xception_net(
     """
     builder = "xception_net"
     v.check_positive_int(builder, "stem_filters", stem_filters)
-    if isinstance(middle_blocks, bool) or not isinstance(middle_blocks, int) or middle_blocks < 0:
-        v.fail(builder, "middle_blocks", middle_blocks, "an int >= 0")
+    v.check_int(builder, "middle_blocks", middle_blocks, minimum=0)
     check_stages(builder, widths=widths)
     inputs = network_input(input_shape, builder)
 

@@ -24,15 +24,12 @@ import keras_tuner
 
 from kfx import _validation
 from kfx.blocks.mlp import mlp
-from kfx.models.inception_net import inception_net
+from kfx.models.inception_net import check_widths, inception_net
 from kfx.models.resnet import KINDS, STEMS, resnet
 from kfx.models.xception_net import xception_net
 
 #: Default learning-rate range (log-sampled) of every hypermodel here.
 LEARNING_RATE = (1e-4, 1e-2)
-#: Inception modules split their width 4:8:2:2 (GoogLeNet's inception(3a)), so widths are
-#: multiples of 16.
-INCEPTION_WIDTH_MULTIPLE = 16
 
 
 class _ImageHyperModel(keras_tuner.HyperModel):
@@ -48,6 +45,11 @@ class _ImageHyperModel(keras_tuner.HyperModel):
         self.num_classes = num_classes
         self.learning_rate = _check_range(where, "learning_rate", learning_rate, positive=True)
         super().__init__(name=name)
+
+    def _stage_widths(self, hp) -> tuple[int, ...]:
+        """hp ``width`` for the first stage, doubled at each of the ``self.stages`` stages."""
+        width = _choice(hp, "width", self.widths)
+        return tuple(width * 2**i for i in range(self.stages))
 
     def _compile(self, hp, model):
         lr = _float(hp, "learning_rate", self.learning_rate, sampling="log")
@@ -119,13 +121,13 @@ class ResNetHyperModel(_ImageHyperModel):
 
     def build(self, hp):
         blocks = _choice(hp, "blocks_per_stage", self.blocks_per_stage)
-        width = _choice(hp, "width", self.widths)
+        widths = self._stage_widths(hp)
         rate = _float(hp, "drop_path", self.drop_path, step=0.05)
         model = resnet(
             self.input_shape,
             self.num_classes,
             depths=(blocks,) * self.stages,
-            widths=tuple(width * 2**i for i in range(self.stages)),
+            widths=widths,
             kind=self.kind,
             stem=self.stem,
             drop_path=rate,
@@ -134,7 +136,47 @@ class ResNetHyperModel(_ImageHyperModel):
         return self._compile(hp, model)
 
 
-class InceptionHyperModel(_ImageHyperModel):
+class _SmallNetHyperModel(_ImageHyperModel):
+    """What the Inception and Xception hypermodels share: a fixed number of stages, searched
+    first-stage width, depth and stem filters.
+
+    A subclass names its network builder (``network``), the builder's depth argument
+    (``depth_arg``, also the hp name and the attribute the candidates are kept in) and the
+    least depth accepted (``depth_minimum``). Errors name the subclass.
+    """
+
+    network: Callable[..., keras.Model]
+    depth_arg: str
+    depth_minimum: int = 1
+
+    def __init__(
+        self, input_shape, num_classes, stages, widths, depth, stem_filters, learning_rate, name
+    ):
+        where = type(self).__name__
+        _validation.check_positive_int(where, "stages", stages)
+        self.stages = stages
+        self.widths = self._check_widths(where, widths)
+        depths = _check_ints(where, self.depth_arg, depth, minimum=self.depth_minimum)
+        setattr(self, self.depth_arg, depths)
+        self.stem_filters = _check_ints(where, "stem_filters", stem_filters)
+        super().__init__(where, input_shape, num_classes, learning_rate, name)
+
+    def _check_widths(self, where: str, widths) -> tuple[int, ...]:
+        return _check_ints(where, "widths", widths)
+
+    def build(self, hp):
+        model = self.network(
+            self.input_shape,
+            self.num_classes,
+            stem_filters=_choice(hp, "stem_filters", self.stem_filters),
+            widths=self._stage_widths(hp),
+            **{self.depth_arg: _choice(hp, self.depth_arg, getattr(self, self.depth_arg))},
+            name=self.name,
+        )
+        return self._compile(hp, model)
+
+
+class InceptionHyperModel(_SmallNetHyperModel):
     """A small Inception network (:func:`kfx.models.inception_net`) searched over width,
     modules per stage, stem filters and learning rate.
 
@@ -156,6 +198,9 @@ class InceptionHyperModel(_ImageHyperModel):
         (None, 4)
     """
 
+    network = staticmethod(inception_net)
+    depth_arg = "blocks_per_stage"
+
     def __init__(
         self,
         input_shape: Sequence[int],
@@ -168,32 +213,16 @@ class InceptionHyperModel(_ImageHyperModel):
         learning_rate: float | tuple[float, float] = LEARNING_RATE,
         name: str = "inception_net",
     ):
-        where = "InceptionHyperModel"
-        _validation.check_positive_int(where, "stages", stages)
-        self.stages = stages
-        self.widths = _check_ints(where, "widths", widths)
-        if any(w % INCEPTION_WIDTH_MULTIPLE for w in self.widths):
-            _validation.fail(
-                where, "widths", widths, "multiples of 16 (each module splits its width 4:8:2:2)"
-            )
-        self.blocks_per_stage = _check_ints(where, "blocks_per_stage", blocks_per_stage)
-        self.stem_filters = _check_ints(where, "stem_filters", stem_filters)
-        super().__init__(where, input_shape, num_classes, learning_rate, name)
+        args = (stages, widths, blocks_per_stage, stem_filters, learning_rate, name)
+        super().__init__(input_shape, num_classes, *args)
 
-    def build(self, hp):
-        width = _choice(hp, "width", self.widths)
-        model = inception_net(
-            self.input_shape,
-            self.num_classes,
-            stem_filters=_choice(hp, "stem_filters", self.stem_filters),
-            widths=tuple(width * 2**i for i in range(self.stages)),
-            blocks_per_stage=_choice(hp, "blocks_per_stage", self.blocks_per_stage),
-            name=self.name,
-        )
-        return self._compile(hp, model)
+    def _check_widths(self, where: str, widths) -> tuple[int, ...]:
+        checked = super()._check_widths(where, widths)
+        check_widths(where, widths)  # doubling a multiple of 16 keeps it one at every stage
+        return checked
 
 
-class XceptionHyperModel(_ImageHyperModel):
+class XceptionHyperModel(_SmallNetHyperModel):
     """A small Xception network (:func:`kfx.models.xception_net`) searched over width,
     middle-flow blocks, stem filters and learning rate.
 
@@ -215,6 +244,10 @@ class XceptionHyperModel(_ImageHyperModel):
         (None, 4)
     """
 
+    network = staticmethod(xception_net)
+    depth_arg = "middle_blocks"
+    depth_minimum = 0
+
     def __init__(
         self,
         input_shape: Sequence[int],
@@ -227,25 +260,8 @@ class XceptionHyperModel(_ImageHyperModel):
         learning_rate: float | tuple[float, float] = LEARNING_RATE,
         name: str = "xception_net",
     ):
-        where = "XceptionHyperModel"
-        _validation.check_positive_int(where, "stages", stages)
-        self.stages = stages
-        self.widths = _check_ints(where, "widths", widths)
-        self.middle_blocks = _check_ints(where, "middle_blocks", middle_blocks, minimum=0)
-        self.stem_filters = _check_ints(where, "stem_filters", stem_filters)
-        super().__init__(where, input_shape, num_classes, learning_rate, name)
-
-    def build(self, hp):
-        width = _choice(hp, "width", self.widths)
-        model = xception_net(
-            self.input_shape,
-            self.num_classes,
-            stem_filters=_choice(hp, "stem_filters", self.stem_filters),
-            widths=tuple(width * 2**i for i in range(self.stages)),
-            middle_blocks=_choice(hp, "middle_blocks", self.middle_blocks),
-            name=self.name,
-        )
-        return self._compile(hp, model)
+        args = (stages, widths, middle_blocks, stem_filters, learning_rate, name)
+        super().__init__(input_shape, num_classes, *args)
 
 
 class MultiIOHyperModel(keras_tuner.HyperModel):
@@ -303,7 +319,7 @@ class MultiIOHyperModel(keras_tuner.HyperModel):
             _validation.fail(where, "inputs", inputs, "a non-empty dict {name: shape}")
         for key, shape in inputs.items():
             if not isinstance(shape, (tuple, list)) or not all(
-                d is None or (isinstance(d, int) and d > 0) for d in shape
+                d is None or (_validation.is_int(d) and d > 0) for d in shape
             ):
                 _validation.fail(
                     where, f"inputs[{key!r}]", shape, "a shape tuple without the batch axis"
@@ -347,13 +363,12 @@ class MultiIOHyperModel(keras_tuner.HyperModel):
 
 
 def _check_ints(where: str, arg: str, value, minimum: int = 1) -> tuple[int, ...]:
-    values = (value,) if isinstance(value, int) and not isinstance(value, bool) else value
+    values = (value,) if _validation.is_int(value) else value
     accepted = f"an int >= {minimum} or a non-empty sequence of them"
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
         _validation.fail(where, arg, value, accepted)
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            _validation.fail(where, arg, value, accepted)
+    if not all(_validation.is_int(v) and v >= minimum for v in values):
+        _validation.fail(where, arg, value, accepted)
     return tuple(values)
 
 
@@ -361,7 +376,7 @@ def _check_range(
     where: str, arg: str, value, *, rate: bool = False, positive: bool = False
 ) -> tuple[float, float]:
     low, high = value if isinstance(value, (tuple, list)) and len(value) == 2 else (value, value)
-    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+    ok = _validation.is_number(low) and _validation.is_number(high)
     ok = ok and low <= high
     if ok and rate:
         ok = 0 <= low and high < 1

@@ -19,17 +19,6 @@ def test_unknown_model_lists_known_ones():
         models.create_model("resnet9", (32, 32, 3), 10)
 
 
-def test_small_networks_options():
-    net = models.inception_net((16, 16, 1), 3, widths=(32, 64, 64), blocks_per_stage=2)
-    assert sum(layer.name.endswith("_concat") for layer in net.layers) == 6
-    net = models.xception_net((16, 16, 1), 3, widths=(16, 32), middle_blocks=2)
-    assert {"middle1_add", "middle2_add", "exit_sepconv"} <= {layer.name for layer in net.layers}
-    with pytest.raises(ValueError, match="inception_net: argument `widths`.*multiples of 16"):
-        models.inception_net((16, 16, 1), 3, widths=(24,))
-    with pytest.raises(ValueError, match="xception_net: argument `middle_blocks`"):
-        models.xception_net((16, 16, 1), 3, middle_blocks=-1)
-
-
 def test_models_reload_in_fresh_process_without_kfx(tmp_path, fresh_python):
     data = np.random.default_rng(1).random((2, 32, 32, 3), "float32")
     np.save(tmp_path / "x.npy", data)

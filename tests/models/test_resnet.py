@@ -1,8 +1,11 @@
+import inspect
+
 import keras
 import numpy as np
 import pytest
 
 from kfx import models
+from kfx.models.resnet import PRESETS, STANDARD_WIDTHS
 
 #: keras.applications.ResNet50(weights=None).count_params() on Keras 3.
 KERAS_RESNET50_PARAMS = 25_636_712
@@ -38,6 +41,25 @@ def test_presets(preset, kind, depths):
     assert model.name == preset
     width = 2048 if kind == "bottleneck" else 512
     assert model.get_layer("predictions").kernel.shape == (width, 7)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_are_real_functions_documenting_their_depths(preset):
+    build = getattr(models, preset)
+    assert build.__name__ == preset and build.__module__ == "kfx.models.resnet"
+    assert list(inspect.signature(build).parameters) == ["input_shape", "num_classes", "kwargs"]
+    depths, kind = PRESETS[preset]
+    first_line = build.__doc__.splitlines()[0]
+    assert f"{kind} blocks, depths {depths}, widths {STANDARD_WIDTHS}" in first_line
+    assert "Example:" in build.__doc__
+
+
+def test_presets_pass_keyword_arguments_on():
+    model = models.resnet18((32, 32, 3), 3, widths=(8, 8, 16, 16), stem="small", name="mine")
+    assert model.name == "mine"
+    assert model.get_layer("conv5_block2_out").output.shape == (None, 4, 4, 16)
+    with pytest.raises(TypeError, match="depths"):
+        models.resnet50((32, 32, 3), 3, depths=(1,))
 
 
 def test_resnet_1d_and_3d_and_headless():

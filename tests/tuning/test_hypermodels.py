@@ -7,6 +7,7 @@ import keras_tuner
 import numpy as np
 import pytest
 
+from kfx.models import inception_net
 from kfx.templates import Head
 from kfx.tuning import (
     InceptionHyperModel,
@@ -82,6 +83,54 @@ def test_small_networks(cls):
     model = hypermodel.build(keras_tuner.HyperParameters())
     assert model.output_shape == (None, 4)
     assert model.optimizer is not None
+
+
+@pytest.mark.parametrize(
+    "cls,depth_arg,candidates,depth,layer_suffix,count,classifier_in",
+    [
+        # 3 stages x 2 modules; the last stage's width is 32 * 2**2.
+        (InceptionHyperModel, "blocks_per_stage", (1, 2), 2, "_concat", 6, 128),
+        # 3 entry blocks and no middle flow; the exit flow doubles 32 * 2**2.
+        (XceptionHyperModel, "middle_blocks", (0, 1, 2), 0, "_add", 3, 256),
+    ],
+)
+def test_small_networks_map_the_hp_onto_the_builder(
+    cls, depth_arg, candidates, depth, layer_suffix, count, classifier_in
+):
+    hypermodel = cls(
+        (16, 16, 3), 4, stages=3, widths=(16, 32), stem_filters=(8, 16), **{depth_arg: candidates}
+    )
+    assert getattr(hypermodel, depth_arg) == candidates
+    space = _space(hypermodel)
+    assert sorted(space) == sorted(["width", "stem_filters", depth_arg, "learning_rate"])
+    assert space[depth_arg]["values"] == list(candidates)
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("width", 32)
+    hp.Fixed("stem_filters", 8)
+    hp.Fixed(depth_arg, depth)
+    model = hypermodel.build(hp)
+    assert model.name == hypermodel.name
+    assert sum(layer.name.endswith(layer_suffix) for layer in model.layers) == count
+    assert model.get_layer("stem_conv").filters == 8
+    assert model.get_layer("predictions").kernel.shape == (classifier_in, 4)
+    assert model.loss == "sparse_categorical_crossentropy"
+
+
+def test_inception_widths_follow_the_builders_rule():
+    with pytest.raises(ValueError) as from_model:
+        inception_net((8, 8, 1), 10, widths=(24,))
+    with pytest.raises(ValueError) as from_hypermodel:
+        InceptionHyperModel((8, 8, 1), 10, widths=(24,))
+    expected = str(from_model.value).split("; expected ")[1]
+    assert (
+        str(from_hypermodel.value)
+        == f"InceptionHyperModel: argument `widths` got (24,); expected {expected}"
+    )
+    with pytest.raises(ValueError, match="InceptionHyperModel: argument `widths` got 8;"):
+        InceptionHyperModel((8, 8, 1), 10, widths=8)
+    with pytest.raises(ValueError, match="InceptionHyperModel: argument `blocks_per_stage` got 0"):
+        InceptionHyperModel((8, 8, 1), 10, blocks_per_stage=0)
+    assert XceptionHyperModel((8, 8, 1), 10, middle_blocks=0).middle_blocks == (0,)
 
 
 def test_multi_io_space_model_and_fit(tmp_path):
