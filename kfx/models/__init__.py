@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import keras
 
+from kfx._validation import check_choice
 from kfx.models.inception_net import inception_net
 from kfx.models.resnet import ResNet50, resnet, resnet18, resnet34, resnet50, resnet101
 from kfx.models.xception_net import xception_net
@@ -36,10 +37,7 @@ def list_models() -> list[str]:
 
 def create_model(name: str, input_shape, num_classes: int, **kwargs) -> keras.Model:
     """Build the registered network `name` (see :func:`list_models`)."""
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"create_model: argument `name` got {name!r}; expected one of {', '.join(list_models())}."
-        )
+    check_choice("create_model", "name", name, list_models())
     return _REGISTRY[name](input_shape, num_classes, **kwargs)
 
 
