@@ -1,7 +1,10 @@
-"""Local child processes that ``kfx tune`` and ``kfx train`` both supervise.
+"""Local child processes that ``kfx tune`` and ``kfx train`` both start and supervise.
 
 Standard library only: a supervisor never loads Keras. Each child runs in its own process
 group (a signal reaches whatever its command starts) and appends to its own log file.
+Both launchers watch their children through one :class:`Supervisor`, so a signal to the
+launcher, or its `timeout` running out, stops every child the same way and gives the same
+status (128 + N after signal N, :data:`TIMED_OUT` after the timeout) with the same message.
 
 Example:
     >>> import sys, tempfile, pathlib
@@ -14,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import signal
@@ -26,6 +28,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
+
+from kfx._validation import fail
 
 DEFAULT_HOST = "127.0.0.1"
 #: Seconds between SIGTERM and SIGKILL.
@@ -37,6 +42,8 @@ TIMED_OUT = 124
 #: Lines of a failed child's log shown on stderr.
 LOG_TAIL_LINES = 20
 
+T = TypeVar("T")
+
 
 def free_port(host: str = DEFAULT_HOST) -> int:
     """A TCP port that nothing listens on now (the OS picks it)."""
@@ -46,6 +53,7 @@ def free_port(host: str = DEFAULT_HOST) -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether a TCP socket can bind ``host:port`` now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))
@@ -66,6 +74,31 @@ def listening(host: str, port: int, timeout: float = 0.5) -> bool:
 def exit_status(returncode: int) -> int:
     """A process' status as a shell reports it: 128 + N for a process ended by signal N."""
     return returncode if returncode >= 0 else 128 - returncode
+
+
+def check_command(where: str, arg: str, command: Sequence[Any]) -> list[str]:
+    """A non-empty command line, its parts as strings."""
+    parts = [str(part) for part in command]
+    if not parts:
+        fail(where, arg, parts, "a command line")
+    return parts
+
+
+def child_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The children's environment: `env` (default: this process'), with unbuffered Python.
+
+    Children write to log files: unbuffered output keeps the logs current.
+    """
+    base = dict(os.environ if env is None else env)
+    base.setdefault("PYTHONUNBUFFERED", "1")
+    return base
+
+
+def log_folder(log_dir: str | os.PathLike) -> Path:
+    """`log_dir` as a Path, created if missing."""
+    folder = Path(log_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @dataclass
@@ -114,6 +147,12 @@ def stop(children: Sequence[Child], grace: float = 0.0) -> None:
                 child.proc.wait(timeout=wait)
 
 
+def stopping_note(children: Sequence[Child]) -> str:
+    """``"; stopping a, b"`` naming the children still running, or ``""`` when none is."""
+    running = [c.name for c in children if c.alive()]
+    return f"; stopping {', '.join(running)}" if running else ""
+
+
 def show_tail(log: Path, say: Callable[..., None]) -> None:
     """Show the last lines of a child's log through `say` (as an error)."""
     try:
@@ -148,63 +187,77 @@ def caught_signals() -> Iterator[list[int]]:
             signal.signal(sig, handler)
 
 
-def add_common_arguments(
-    parser: argparse.ArgumentParser, *, host_help: str, log_dir: str, what: str
-) -> None:
-    """``--workers``, ``--host`` and ``--log-dir``, the options every launcher has."""
-    parser.add_argument(
-        "--workers", type=int, required=True, help="number of worker processes (>= 1)"
-    )
-    parser.add_argument(
-        "--host", default=DEFAULT_HOST, help=f"{host_help} (default: {DEFAULT_HOST})"
-    )
-    parser.add_argument(
-        "--log-dir",
-        default=log_dir,
-        help=f"folder of the per-{what} log files (default: {log_dir})",
-    )
+class Supervisor:
+    """A launcher's watch over its children: its clock, its timeout, the signals it got.
 
-
-def add_command_arguments(parser: argparse.ArgumentParser, script: str, example: str) -> None:
-    """``--timeout`` and the command after ``--`` (added last: it takes the rest)."""
-    parser.add_argument(
-        "--timeout", type=float, default=None, help="stop everything after this many seconds"
-    )
-    parser.add_argument(
-        "command",
-        nargs=argparse.REMAINDER,
-        help=f"{script}, after --: -- python {example} [its arguments]",
-    )
-
-
-def run_command(
-    args: argparse.Namespace, prog: str, example: str, start: Callable[[list[str]], int]
-) -> int:
-    """Run a launcher's parsed arguments: `start` the command given after ``--``.
-
-    Returns `start`'s status, or 2 (with a message) when there is no command or `start`
-    rejects an argument with a ValueError.
+    Made by :func:`supervising`. :meth:`run` calls a launcher's `step` until it returns an
+    outcome, and stops every child first when a signal came or the timeout ran out.
     """
-    command = list(args.command)
-    if command[:1] == ["--"]:
-        command = command[1:]
-    if not command:
-        print(f"{prog}: give the script to run after --, e.g. {example}", file=sys.stderr)
-        return 2
-    try:
-        return start(command)
-    except ValueError as err:
-        print(f"{prog}: {err}", file=sys.stderr)
-        return 2
+
+    def __init__(
+        self,
+        children: Sequence[Child],
+        say: Callable[..., None],
+        timeout: float | None,
+        received: Sequence[int],
+    ):
+        self.children = children
+        self.say = say
+        self.timeout = timeout
+        self.received = received
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        """Seconds since supervision began."""
+        return time.monotonic() - self.started
+
+    def interrupted(self) -> int | None:
+        """128 + N once signal N came, :data:`TIMED_OUT` once the timeout ran out, else None."""
+        if self.received:
+            sig = signal.Signals(self.received[0])
+            self.say(f"{sig.name} received; stopping every process", error=True)
+            return 128 + sig
+        if self.timeout is not None and self.elapsed() > self.timeout:
+            self.say(f"timeout of {self.timeout:g} s reached; stopping every process", error=True)
+            return TIMED_OUT
+        return None
+
+    def run(self, step: Callable[[], T | None]) -> T | int:
+        """Call `step` every :data:`POLL_SECONDS` until it returns something; return that.
+
+        A signal or the timeout ends the loop first: every child is stopped and
+        :meth:`interrupted`'s status returned.
+        """
+        while True:
+            status = self.interrupted()
+            if status is not None:
+                stop(self.children)
+                return status
+            outcome = step()
+            if outcome is not None:
+                return outcome
+            time.sleep(POLL_SECONDS)
 
 
-def module_main(
-    prog: str,
-    description: str,
-    add_arguments: Callable[[argparse.ArgumentParser], argparse.ArgumentParser],
-    run: Callable[[argparse.Namespace], int],
-    argv: Sequence[str] | None = None,
-) -> int:
-    """A launcher's ``python -m`` entry point: parse `argv` and `run` it."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    return run(add_arguments(parser).parse_args(argv))
+@contextlib.contextmanager
+def supervising(
+    children: Sequence[Child], say: Callable[..., None], timeout: float | None
+) -> Iterator[Supervisor]:
+    """A :class:`Supervisor` of `children`, with SIGINT and SIGTERM caught meanwhile.
+
+    On the way out (a status, an exception) whatever child still runs is stopped.
+
+    Example:
+        >>> import sys, tempfile, pathlib
+        >>> from kfx._processes import Child, exit_status, reporter, supervising
+        >>> child = Child("three", pathlib.Path(tempfile.mkdtemp()) / "three.log")
+        >>> with supervising([child], reporter("demo", quiet=True), timeout=60) as supervisor:
+        ...     child.start([sys.executable, "-c", "raise SystemExit(3)"], "demo")
+        ...     supervisor.run(lambda: None if child.alive() else exit_status(child.proc.returncode))
+        3
+    """
+    with caught_signals() as received:
+        try:
+            yield Supervisor(children, say, timeout, received)
+        finally:
+            stop(children)

@@ -36,29 +36,36 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import time
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 
 from kfx._processes import (
     DEFAULT_HOST,
-    POLL_SECONDS,
-    TIMED_OUT,
     Child,
-    add_command_arguments,
-    add_common_arguments,
-    caught_signals,
+    check_command,
+    child_env,
     exit_status,
     free_port,
-    module_main,
+    log_folder,
     reporter,
-    run_command,
     show_tail,
     stop,
+    stopping_note,
+    supervising,
 )
+from kfx._subcommands import (
+    add_command_arguments,
+    add_common_arguments,
+    launcher_handler,
+    module_main,
+)
+from kfx._validation import check_int, fail
 
+PROG = "kfx train"
+#: The shortest use, shown when the command after ``--`` is missing.
+EXAMPLE = "kfx train --workers 2 -- python train.py"
+#: What ``python -m kfx.distribute.launcher --help`` says first.
+SUMMARY = "Run a training script as N TensorFlow workers on this machine."
 DEFAULT_LOG_DIR = "runs/train-logs"
 #: Attempts at finding N distinct free ports.
 PORT_ATTEMPTS = 50
@@ -67,9 +74,7 @@ PORT_ATTEMPTS = 50
 def tf_config(addresses: Sequence[str], index: int) -> str:
     """The ``TF_CONFIG`` JSON of worker `index` in a cluster of workers at `addresses`."""
     if not 0 <= index < len(addresses):
-        raise ValueError(
-            f"tf_config: argument `index` got {index!r}; expected 0 <= index < {len(addresses)}"
-        )
+        fail("tf_config", "index", index, f"0 <= index < {len(addresses)}")
     return json.dumps(
         {"cluster": {"worker": list(addresses)}, "task": {"type": "worker", "index": index}}
     )
@@ -114,59 +119,40 @@ def launch(
         for a worker ended by signal N: 137 for SIGKILL); 124 when `timeout` ran out;
         128 + N when the launcher got signal N.
     """
-    command = [str(part) for part in cmd]
-    if not command:
-        raise ValueError("launch: argument `cmd` got []; expected a command line")
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise ValueError(f"launch: argument `n_workers` got {n_workers!r}; expected an int >= 1")
-
-    say = reporter("kfx train", quiet)
-    log_dir = Path(log_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    base_env = dict(os.environ if env is None else env)
-    base_env.setdefault("PYTHONUNBUFFERED", "1")  # logs stay current
+    command = check_command("launch", "cmd", cmd)
+    check_int("launch", "n_workers", n_workers, minimum=1)
+    say = reporter(PROG, quiet)
+    folder = log_folder(log_dir)
+    base_env = child_env(env)
     addresses = [f"{host}:{port}" for port in free_ports(n_workers, host)]
-    workers = [Child(f"worker{i}", log_dir / f"worker{i}.log") for i in range(n_workers)]
-    started = time.monotonic()
-    deadline = None if timeout is None else started + timeout
-    with caught_signals() as received:
-        try:
-            for index, worker in enumerate(workers):
-                worker.start(
-                    command, "kfx train", {**base_env, "TF_CONFIG": tf_config(addresses, index)}
-                )
-                say(f"{worker.name} pid {worker.proc.pid} at {addresses[index]} (log {worker.log})")
+    workers = [Child(f"worker{i}", folder / f"worker{i}.log") for i in range(n_workers)]
+    with supervising(workers, say, timeout) as supervisor:
+        for index, worker in enumerate(workers):
+            worker.start(command, PROG, {**base_env, "TF_CONFIG": tf_config(addresses, index)})
+            say(f"{worker.name} pid {worker.proc.pid} at {addresses[index]} (log {worker.log})")
+        return supervisor.run(lambda: _outcome(workers, supervisor.elapsed(), say))
 
-            while True:
-                if received:
-                    name = signal.Signals(received[0]).name
-                    say(f"{name} received; stopping every worker", error=True)
-                    stop(workers)
-                    return 128 + received[0]
-                if deadline is not None and time.monotonic() > deadline:
-                    say(f"timeout of {timeout:.0f} s reached; stopping every worker", error=True)
-                    stop(workers)
-                    return TIMED_OUT
-                for worker in workers:
-                    if worker.alive() or worker.proc.returncode == 0:
-                        continue
-                    status = exit_status(worker.proc.returncode)
-                    running = [w.name for w in workers if w.alive()]
-                    say(
-                        f"{worker.name} failed with status {status}"
-                        + (f"; stopping {', '.join(running)}" if running else "")
-                        + "; rerun the command to resume from the last checkpoint",
-                        error=True,
-                    )
-                    show_tail(worker.log, say)
-                    stop(workers)
-                    return status
-                if all(w.proc.returncode == 0 for w in workers):
-                    say(f"{n_workers} workers finished in {time.monotonic() - started:.1f} s")
-                    return 0
-                time.sleep(POLL_SECONDS)
-        finally:
-            stop(workers)  # whatever is still running (an exception, say)
+
+def _outcome(workers: Sequence[Child], elapsed: float, say: Callable[..., None]) -> int | None:
+    """One look at the workers: the first failure's status (the others stopped), 0 once
+    every worker succeeded, None while they run."""
+    for worker in workers:
+        if worker.alive() or worker.proc.returncode == 0:
+            continue
+        status = exit_status(worker.proc.returncode)
+        say(
+            f"{worker.name} failed with status {status}"
+            + stopping_note(workers)
+            + "; rerun the command to resume from the last checkpoint",
+            error=True,
+        )
+        show_tail(worker.log, say)
+        stop(workers)
+        return status
+    if all(w.proc.returncode == 0 for w in workers):
+        say(f"{len(workers)} workers finished in {elapsed:.1f} s")
+        return 0
+    return None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -178,27 +164,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run parsed ``kfx train`` arguments (see :func:`add_arguments`)."""
-    return run_command(
-        args,
-        "kfx train",
-        "kfx train --workers 2 -- python train.py",
-        lambda command: launch(
-            args.workers, command, host=args.host, log_dir=args.log_dir, timeout=args.timeout
-        ),
-    )
+@launcher_handler(PROG, EXAMPLE)
+def run(args: argparse.Namespace, command: list[str]) -> int:
+    """Run parsed ``kfx train`` arguments (see :func:`add_arguments`): ``run(args)``."""
+    return launch(args.workers, command, host=args.host, log_dir=args.log_dir, timeout=args.timeout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m kfx.distribute.launcher --workers N -- python train.py``."""
-    return module_main(
-        "python -m kfx.distribute.launcher",
-        "Run a training script as N TensorFlow workers on this machine.",
-        add_arguments,
-        run,
-        argv,
-    )
+    return module_main("python -m kfx.distribute.launcher", SUMMARY, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

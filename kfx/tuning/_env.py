@@ -35,9 +35,5 @@ def tuner_id(environ: Mapping[str, str] | None = None) -> str:
 
 
 def process_env(tuner: str, host: str, port: int, base: Mapping[str, str]) -> dict[str, str]:
-    """The environment of one chief or worker process of a distributed search."""
-    env = dict(base)
-    env.update({TUNER_ID: tuner, ORACLE_IP: host, ORACLE_PORT: str(port)})
-    # Children write logs to files: unbuffered output keeps them current.
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
+    """`base` with the variables that make a process chief or worker `tuner` of a search."""
+    return {**base, TUNER_ID: tuner, ORACLE_IP: host, ORACLE_PORT: str(port)}

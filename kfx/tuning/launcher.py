@@ -8,9 +8,10 @@ run them and report back. :func:`launch` (the ``kfx tune`` command) does the res
 1. picks a free port (or checks the one given), starts the chief and waits until it listens;
 2. starts the workers (tuner ids ``tuner0``, ``tuner1``, ...); every process writes its own
    log file in `log_dir` (``chief.log``, ``tuner0.log``, ...; appended to on a rerun);
-3. supervises: a worker that dies (non-zero exit, a signal) is started again under the same
-   tuner id, and the chief then hands it the trial it was running; at most `max_restarts`
-   times per worker, after which everything is stopped (rerun the command to resume);
+3. supervises: a worker that dies (non-zero exit, a signal) is started again, after
+   :data:`RESTART_DELAY` seconds, under the same tuner id, and the chief then hands it the
+   trial it was running; at most `max_restarts` times per worker, after which everything
+   is stopped (rerun the command to resume);
 4. when the chief exits, the search is over: workers get `stop_grace` seconds to exit, then
    SIGTERM, then SIGKILL; SIGINT or SIGTERM to the launcher stops every child the same way;
 5. returns the chief's exit status (128 + N when a signal N ended it).
@@ -30,33 +31,42 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from kfx._processes import (
     DEFAULT_HOST,
-    POLL_SECONDS,
-    TIMED_OUT,
+    TIMED_OUT,  # noqa: F401 - launch's status after a timeout, named here for its callers
     Child,
-    add_command_arguments,
-    add_common_arguments,
-    caught_signals,
+    check_command,
+    child_env,
     exit_status,
     free_port,
     listening,
-    module_main,
+    log_folder,
     port_is_free,
     reporter,
-    run_command,
     show_tail,
     stop,
+    stopping_note,
+    supervising,
 )
+from kfx._subcommands import (
+    add_command_arguments,
+    add_common_arguments,
+    launcher_handler,
+    module_main,
+)
+from kfx._validation import check_int
 from kfx.tuning import _env
 
+PROG = "kfx tune"
+#: The shortest use, shown when the command after ``--`` is missing.
+EXAMPLE = "kfx tune --workers 2 -- python search.py"
+#: What ``python -m kfx.tuning.launcher --help`` says first.
+SUMMARY = "Run a keras-tuner script as one chief and N workers on this machine."
 DEFAULT_LOG_DIR = "runs/tune-logs"
 #: Restarts allowed per worker before the launcher gives up.
 MAX_RESTARTS = 3
@@ -68,17 +78,125 @@ STOP_GRACE = 10.0
 RESTART_DELAY = 1.0
 #: Exit status when the launcher stops the search itself (restarts used up, chief not ready).
 GAVE_UP = 1
+#: What one look at a starting chief returns once it listens.
+_LISTENING = "listening"
 
 
 @dataclass
-class _Child(Child):
+class _Tuner(Child):
+    """A chief or worker process; `name` is its tuner id."""
+
     restarts: int = 0
     restart_at: float | None = None
     finished: bool = False
 
+
+@dataclass
+class _Search:
+    """The processes of one launch and what they share; its methods are :func:`launch`'s steps."""
+
+    command: list[str]
+    host: str
+    port: int
+    env: dict[str, str]
+    say: Callable[..., None]
+    max_restarts: int
+    ready_timeout: float
+    stop_grace: float
+    chief: _Tuner
+    crew: list[_Tuner] = field(default_factory=list)
+
     @property
-    def tuner_id(self) -> str:
-        return self.name
+    def everyone(self) -> list[_Tuner]:
+        return [self.chief, *self.crew]
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, tuner: _Tuner) -> None:
+        """Start (or restart) `tuner` under its tuner id."""
+        tuner.restart_at = None
+        tuner.start(
+            self.command, PROG, _env.process_env(tuner.name, self.host, self.port, self.env)
+        )
+        self.say(f"{tuner.name} pid {tuner.proc.pid} (log {tuner.log})")
+
+    def chief_ready(self, elapsed: float) -> int | str | None:
+        """One look at the starting chief: ``_LISTENING``, the launch's status, or None."""
+        if listening(self.host, self.port):
+            return _LISTENING
+        if self.chief.proc.poll() is not None:
+            status = exit_status(self.chief.proc.returncode)
+            self.say(f"chief exited with status {status} before listening on {self.address}")
+            show_tail(self.chief.log, self.say)
+            return status
+        if elapsed > self.ready_timeout:
+            self.say(
+                f"chief not listening on {self.address} after {self.ready_timeout:.0f} s",
+                error=True,
+            )
+            stop([self.chief])
+            return GAVE_UP
+        return None
+
+    def search_over(self, elapsed: float) -> int | None:
+        """One look at the search: the launch's status once the chief or a worker ended it."""
+        status = self.chief_exited(elapsed)
+        if status is not None:
+            return status
+        for worker in self.crew:
+            status = self.tend(worker)
+            if status is not None:
+                return status
+        return None
+
+    def chief_exited(self, elapsed: float) -> int | None:
+        """The chief's status once it exited, after stopping the workers (given
+        `stop_grace` seconds when it succeeded); None while it runs."""
+        if self.chief.proc.poll() is None:
+            return None
+        status = exit_status(self.chief.proc.returncode)
+        self.say(
+            f"chief exited with status {status} after {elapsed:.1f} s" + stopping_note(self.crew)
+        )
+        if status:
+            show_tail(self.chief.log, self.say)
+        stop(self.crew, self.stop_grace if status == 0 else 0)
+        return status
+
+    def tend(self, worker: _Tuner) -> int | None:
+        """Restart `worker` when due, or note its exit; GAVE_UP once its restarts are used up."""
+        if worker.finished:
+            return None
+        if worker.proc is None:  # waiting for its restart
+            if worker.restart_at is not None and time.monotonic() >= worker.restart_at:
+                self.start(worker)
+            return None
+        if worker.proc.poll() is None:
+            return None
+        status = exit_status(worker.proc.returncode)
+        if status == 0:
+            worker.finished = True
+            self.say(f"{worker.name} finished")
+            return None
+        worker.proc = None
+        if worker.restarts >= self.max_restarts:
+            self.say(
+                f"{worker.name} exited with status {status} and has used its "
+                f"{self.max_restarts} restarts; stopping the search (rerun the command to "
+                f"resume it; see {worker.log})",
+                error=True,
+            )
+            stop(self.everyone)
+            return GAVE_UP
+        worker.restarts += 1
+        worker.restart_at = time.monotonic() + RESTART_DELAY
+        self.say(
+            f"{worker.name} exited with status {status}; restart "
+            f"{worker.restarts}/{self.max_restarts} under the same tuner id"
+        )
+        return None
 
 
 def launch(
@@ -114,123 +232,37 @@ def launch(
         The chief's exit status; 128 + N after signal N (SIGINT: 130); 124 when `timeout`
         ran out; 1 when the launcher gave up (restarts used up, chief never listening).
     """
-    command = [str(part) for part in command]
-    if not command:
-        raise ValueError("launch: argument `command` got []; expected a command line")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"launch: argument `workers` got {workers!r}; expected an int >= 1")
-    if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
-        raise ValueError(
-            f"launch: argument `max_restarts` got {max_restarts!r}; expected an int >= 0"
-        )
-
-    say = reporter("kfx tune", quiet)
+    command = check_command("launch", "command", command)
+    check_int("launch", "workers", workers, minimum=1)
+    check_int("launch", "max_restarts", max_restarts, minimum=0)
+    say = reporter(PROG, quiet)
     if port is None:
         port = free_port(host)
     elif not port_is_free(host, port):
         say(f"port {port} on {host} is in use; pick another or leave --port out", error=True)
         return GAVE_UP
-    log_dir = Path(log_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    base_env = dict(os.environ if env is None else env)
-    chief = _Child(_env.CHIEF_ID, log_dir / "chief.log")
-    crew = [_Child(f"tuner{i}", log_dir / f"tuner{i}.log") for i in range(workers)]
-    started = time.monotonic()
-    deadline = None if timeout is None else started + timeout
-
-    def start(child: _Child) -> None:
-        child.restart_at = None
-        child.start(command, "kfx tune", _env.process_env(child.tuner_id, host, port, base_env))
-        say(f"{child.tuner_id} pid {child.proc.pid} (log {child.log})")
-
-    with caught_signals() as received:
-        try:
-            start(chief)
-            while not listening(host, port):
-                if received or (deadline and time.monotonic() > deadline):
-                    return _shutdown([chief], 0, received, say)
-                if chief.proc.poll() is not None:
-                    status = exit_status(chief.proc.returncode)
-                    say(f"chief exited with status {status} before listening on {host}:{port}")
-                    show_tail(chief.log, say)
-                    return status
-                if time.monotonic() - started > ready_timeout:
-                    say(
-                        f"chief not listening on {host}:{port} after {ready_timeout:.0f} s",
-                        error=True,
-                    )
-                    _stop([chief], 0)
-                    return GAVE_UP
-                time.sleep(POLL_SECONDS)
-            say(f"chief listening on {host}:{port}; starting {workers} workers")
-            for child in crew:
-                start(child)
-
-            while True:
-                if received or (deadline and time.monotonic() > deadline):
-                    return _shutdown([chief, *crew], 0, received, say)
-                if chief.proc.poll() is not None:
-                    status = exit_status(chief.proc.returncode)
-                    running = [c.tuner_id for c in crew if c.alive()]
-                    say(
-                        f"chief exited with status {status} after {time.monotonic() - started:.1f} s"
-                        + (f"; stopping {', '.join(running)}" if running else "")
-                    )
-                    if status:
-                        show_tail(chief.log, say)
-                    _stop(crew, stop_grace if status == 0 else 0)
-                    return status
-                for child in crew:
-                    if child.finished:
-                        continue
-                    if child.proc is None:
-                        if child.restart_at is not None and time.monotonic() >= child.restart_at:
-                            start(child)
-                        continue
-                    if child.proc.poll() is None:
-                        continue
-                    status = exit_status(child.proc.returncode)
-                    if status == 0:
-                        child.finished = True
-                        say(f"{child.tuner_id} finished")
-                        continue
-                    child.proc = None
-                    if child.restarts >= max_restarts:
-                        say(
-                            f"{child.tuner_id} exited with status {status} and has used its "
-                            f"{max_restarts} restarts; stopping the search (rerun the command to "
-                            f"resume it; see {child.log})",
-                            error=True,
-                        )
-                        _stop([chief, *crew], 0)
-                        return GAVE_UP
-                    child.restarts += 1
-                    child.restart_at = time.monotonic() + RESTART_DELAY
-                    say(
-                        f"{child.tuner_id} exited with status {status}; restart "
-                        f"{child.restarts}/{max_restarts} under the same tuner id"
-                    )
-                time.sleep(POLL_SECONDS)
-        finally:
-            _stop([chief, *crew], 0)  # whatever is still running (an exception, say)
-
-
-def _shutdown(children, grace, received, say) -> int:
-    if received:
-        name = signal.Signals(received[0]).name
-        say(f"{name} received; stopping every process")
-        _stop(children, grace)
-        return 128 + received[0]
-    say("timeout reached; stopping every process", error=True)
-    _stop(children, grace)
-    return TIMED_OUT
-
-
-def _stop(children: Sequence[_Child], grace: float) -> None:
-    """Stop `children` (see :func:`kfx._processes.stop`); none is restarted afterwards."""
-    stop(children, grace)
-    for child in children:
-        child.restart_at = None
+    folder = log_folder(log_dir)
+    search = _Search(
+        command=command,
+        host=host,
+        port=port,
+        env=child_env(env),
+        say=say,
+        max_restarts=max_restarts,
+        ready_timeout=ready_timeout,
+        stop_grace=stop_grace,
+        chief=_Tuner(_env.CHIEF_ID, folder / "chief.log"),
+        crew=[_Tuner(f"tuner{i}", folder / f"tuner{i}.log") for i in range(workers)],
+    )
+    with supervising(search.everyone, say, timeout) as supervisor:
+        search.start(search.chief)
+        status = supervisor.run(lambda: search.chief_ready(supervisor.elapsed()))
+        if status != _LISTENING:
+            return status
+        say(f"chief listening on {search.address}; starting {workers} workers")
+        for worker in search.crew:
+            search.start(worker)
+        return supervisor.run(lambda: search.search_over(supervisor.elapsed()))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -247,33 +279,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run parsed ``kfx tune`` arguments (see :func:`add_arguments`)."""
-    return run_command(
-        args,
-        "kfx tune",
-        "kfx tune --workers 2 -- python search.py",
-        lambda command: launch(
-            command,
-            workers=args.workers,
-            port=args.port,
-            host=args.host,
-            log_dir=args.log_dir,
-            max_restarts=args.max_restarts,
-            timeout=args.timeout,
-        ),
+@launcher_handler(PROG, EXAMPLE)
+def run(args: argparse.Namespace, command: list[str]) -> int:
+    """Run parsed ``kfx tune`` arguments (see :func:`add_arguments`): ``run(args)``."""
+    return launch(
+        command,
+        workers=args.workers,
+        port=args.port,
+        host=args.host,
+        log_dir=args.log_dir,
+        max_restarts=args.max_restarts,
+        timeout=args.timeout,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m kfx.tuning.launcher --workers N -- python search.py``."""
-    return module_main(
-        "python -m kfx.tuning.launcher",
-        "Run a keras-tuner script as one chief and N workers on this machine.",
-        add_arguments,
-        run,
-        argv,
-    )
+    return module_main("python -m kfx.tuning.launcher", SUMMARY, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ def test_tf_config_names_every_worker_and_this_task():
         "task": {"type": "worker", "index": 0},
     }
     assert cluster_size({"TF_CONFIG": json.dumps(config)}) == 2
-    with pytest.raises(ValueError, match="index"):
+    with pytest.raises(
+        ValueError, match=r"^tf_config: argument `index` got 1; expected 0 <= index < 1\.$"
+    ):
         tf_config(["a:1"], 1)
 
 
@@ -72,6 +74,10 @@ def test_bad_arguments():
         launch(0, ["python"])
     with pytest.raises(ValueError, match="cmd"):
         launch(1, [])
+    with pytest.raises(
+        ValueError, match=r"^launch: argument `n_workers` got True; expected an int >= 1\.$"
+    ):
+        launch(True, ["python"])
 
 
 def test_cli_parses_and_runs(tmp_path):

@@ -89,23 +89,6 @@ def _kill_leftovers(pids, marker: str) -> None:
                 pass
 
 
-def test_free_port_and_listening():
-    port = launcher.free_port()
-    assert launcher.port_is_free("127.0.0.1", port)
-    assert not launcher.listening("127.0.0.1", port)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
-        sock.listen()
-        assert launcher.listening("127.0.0.1", port)
-        assert not launcher.port_is_free("127.0.0.1", port)
-
-
-def test_exit_status_follows_the_shell():
-    assert launcher.exit_status(0) == 0
-    assert launcher.exit_status(3) == 3
-    assert launcher.exit_status(-signal.SIGKILL) == 137
-
-
 def test_chief_failing_before_listening_returns_its_status(tmp_path):
     command = [sys.executable, "-c", "print('boom'); raise SystemExit(7)"]
     assert launcher.launch(command, workers=2, log_dir=tmp_path, quiet=True) == 7
@@ -127,6 +110,11 @@ def test_bad_arguments():
         launcher.launch(["true"], workers=0)
     with pytest.raises(ValueError, match="`command` got"):
         launcher.launch([], workers=1)
+    # The package's one message format (kfx._validation), final period included.
+    with pytest.raises(
+        ValueError, match=r"^launch: argument `max_restarts` got -1; expected an int >= 0\.$"
+    ):
+        launcher.launch(["true"], workers=1, max_restarts=-1)
 
 
 def test_chief_exit_stops_workers_and_gives_its_status(tmp_path):
