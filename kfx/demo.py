@@ -132,6 +132,32 @@ def _search(x, y, out: Path, log_dir: Path, quick: bool, seed: int) -> dict:
     }
 
 
+def _train(model, train, x_test, out: Path, epochs: int, verbose) -> tuple:
+    """Compile and fit the demo network with the monitoring callbacks; (history, seconds)."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    log_dir = out / "logs"
+    start = time.perf_counter()
+    history = model.fit(
+        *train,
+        validation_split=0.1,
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        verbose=verbose,
+        callbacks=[
+            keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3, verbose=0),
+            callbacks.ActivationLogger(
+                x_test, log_dir=log_dir, npz_dir=out / "activations", max_samples=4, images=True
+            ),
+            callbacks.GradientLogger(train, log_dir=log_dir),
+        ],
+    )
+    return history, time.perf_counter() - start
+
+
 def run_demo(
     out_dir: str = "runs/demo",
     *,
@@ -163,28 +189,7 @@ def run_demo(
     epochs = epochs or (QUICK_EPOCHS if quick else FULL_EPOCHS)
 
     model = digits_resnet(x_train.shape[1:], 10)
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    start = time.perf_counter()
-    history = model.fit(
-        x_train,
-        y_train,
-        validation_split=0.1,
-        epochs=epochs,
-        batch_size=BATCH_SIZE,
-        verbose=verbose,
-        callbacks=[
-            keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3, verbose=0),
-            callbacks.ActivationLogger(
-                x_test, log_dir=log_dir, npz_dir=out / "activations", max_samples=4, images=True
-            ),
-            callbacks.GradientLogger((x_train, y_train), log_dir=log_dir),
-        ],
-    )
-    seconds = time.perf_counter() - start
+    history, seconds = _train(model, (x_train, y_train), x_test, out, epochs, verbose)
     _, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
 
     files = {
