@@ -1,4 +1,4 @@
-"""Behaviour every block shares: names, errors, training, compilation."""
+"""Behaviour every block shares through kfx/blocks/_primitives.py: names, errors, training, compilation."""
 
 import keras
 import numpy as np
