@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 
+from kfx.distribute.clusters import is_chief_task
+
 
 def is_chief() -> bool:
     """True unless TF_CONFIG names this process as a non-chief task of a cluster.
@@ -30,7 +32,4 @@ def is_chief() -> bool:
         task, cluster = config.get("task") or {}, config.get("cluster") or {}
     except (ValueError, AttributeError):
         return True
-    kind, index = task.get("type"), int(task.get("index", 0) or 0)
-    if kind in (None, "chief"):
-        return True
-    return kind == "worker" and index == 0 and "chief" not in cluster
+    return is_chief_task(task.get("type"), int(task.get("index", 0) or 0), cluster)

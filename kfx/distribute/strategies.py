@@ -32,6 +32,7 @@ from collections.abc import Mapping
 
 from kfx._validation import check_choice, check_int
 from kfx.distribute._backend import tensorflow
+from kfx.distribute.clusters import is_chief_task
 
 #: ``communication`` values of :func:`multi_worker_strategy`.
 COMMUNICATIONS = ("auto", "ring", "nccl")
@@ -202,4 +203,7 @@ def is_chief(strategy=None) -> bool:
         True
     """
     task_type, task_id = task_info(strategy)
-    return task_type in (None, "chief") or (task_type == "worker" and task_id == 0)
+    if task_type is None:
+        return True
+    resolver = (strategy or tensorflow().distribute.get_strategy()).cluster_resolver
+    return is_chief_task(task_type, task_id, resolver.cluster_spec().as_dict())

@@ -151,4 +151,5 @@ def test_task_info_and_is_chief_follow_the_cluster_resolver():
 
     roles = [("chief", 0), ("worker", 0), ("worker", 1), ("evaluator", 0)]
     assert [task_info(InCluster(*role)) for role in roles] == roles
-    assert [is_chief(InCluster(*role)) for role in roles] == [True, True, False, False]
+    # A cluster with a chief task: worker 0 is not a chief too (issue 18's bug).
+    assert [is_chief(InCluster(*role)) for role in roles] == [True, False, False, False]
