@@ -183,10 +183,8 @@ def task_info(strategy=None) -> tuple[str | None, int | None]:
         >>> task_info()  # no cluster
         (None, None)
     """
-    tf = tensorflow()
-    strategy = strategy or tf.distribute.get_strategy()
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(resolver, "task_type", None):
+    resolver = _cluster_resolver(strategy)
+    if resolver is None:
         return None, None
     return resolver.task_type, resolver.task_id
 
@@ -202,8 +200,16 @@ def is_chief(strategy=None) -> bool:
         >>> is_chief()
         True
     """
-    task_type, task_id = task_info(strategy)
-    if task_type is None:
+    resolver = _cluster_resolver(strategy)
+    if resolver is None:
         return True
-    resolver = (strategy or tensorflow().distribute.get_strategy()).cluster_resolver
-    return is_chief_task(task_type, task_id, resolver.cluster_spec().as_dict())
+    return is_chief_task(resolver.task_type, resolver.task_id, resolver.cluster_spec().as_dict())
+
+
+def _cluster_resolver(strategy):
+    """The cluster resolver of `strategy` (default: the current one) if it names a task."""
+    strategy = strategy or tensorflow().distribute.get_strategy()
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return None
+    return resolver
