@@ -22,14 +22,21 @@ from typing import Any, NoReturn
 
 
 def fail(
-    where: str, arg: str, value: Any, accepted: str, *, error: type[ValueError] = ValueError
+    where: str,
+    arg: str,
+    value: Any,
+    accepted: str,
+    *,
+    error: type[ValueError] = ValueError,
+    kind: str = "argument",
 ) -> NoReturn:
     """Raise kfx's error: where it happened, the argument, what it got, what it accepts.
 
     `error` is a ``ValueError`` subclass for callers that must tell this failure apart
-    (``kfx.templates.NotAGraphModelError``).
+    (``kfx.templates.NotAGraphModelError``); `kind` names what `arg` is when it is not an
+    argument (``"environment variable"`` for ``TF_CONFIG``).
     """
-    raise error(f"{where}: argument `{arg}` got {value!r}; expected {accepted}.")
+    raise error(f"{where}: {kind} `{arg}` got {value!r}; expected {accepted}.")
 
 
 def is_int(value: Any) -> bool:

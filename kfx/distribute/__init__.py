@@ -6,6 +6,8 @@
   after a worker dies.
 - :func:`launch` (``kfx train --workers N -- python train.py``): N local workers with their
   ``TF_CONFIG``, one log each, all stopped when one fails.
+- :func:`cluster`: the cluster this process is in (``TF_CONFIG``, a SLURM step, or one
+  process), its task and whether it is the chief, as a :class:`Cluster`.
 - :func:`multi_worker_strategy`, :func:`is_chief`, :func:`task_info`: the strategy and role
   of a worker; :func:`is_chief_only`: whether a callback runs on the chief only.
 
@@ -17,6 +19,8 @@ Example:
     ('fit', 'launch')
     >>> kfx.distribute.is_chief_only.__name__
     'is_chief_only'
+    >>> kfx.distribute.cluster().kind  # no TF_CONFIG, no SLURM step
+    'single'
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from __future__ import annotations
 from kfx._lazy import lazy
 
 _LAZY = {
+    "Cluster": "clusters",
+    "cluster": "clusters",
     "fit": "training",
     "is_chief": "strategies",
     "is_chief_only": "callback_roles",
@@ -32,7 +38,7 @@ _LAZY = {
     "launch": "launcher",
     "tf_config": "launcher",
 }
-_SUBMODULES = ("cli", "launcher", "strategies", "training")
+_SUBMODULES = ("cli", "clusters", "launcher", "strategies", "training")
 
 __all__ = [*_LAZY, *_SUBMODULES]
 

@@ -11,44 +11,25 @@
 - :func:`is_default_strategy`, :func:`strategy_name`: TensorFlow's default (one-device)
   strategy told apart through public API only, and the name errors give a strategy.
 
-TensorFlow is imported on first use, so :func:`cluster_size` reads ``TF_CONFIG`` without it.
+The cluster itself (``TF_CONFIG``, a SLURM step, or one process) is
+:func:`kfx.distribute.clusters.cluster`'s answer. TensorFlow is imported on first use.
 
 Example:
-    >>> import os
-    >>> from kfx.distribute.strategies import cluster_size
-    >>> cluster_size({"TF_CONFIG": '{"cluster": {"worker": ["a:1", "b:2"]}, '
-    ...                             '"task": {"type": "worker", "index": 1}}'})
-    2
-    >>> cluster_size({})
-    1
+    >>> from kfx.distribute.strategies import is_default_strategy, multi_worker_strategy
+    >>> is_default_strategy(multi_worker_strategy())  # one process: the default strategy
+    True
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
-from collections.abc import Mapping
 
 from kfx._validation import check_choice, check_int
 from kfx.distribute._backend import tensorflow
-from kfx.distribute.clusters import is_chief_task
+from kfx.distribute.clusters import Cluster, cluster, is_chief_task
 
 #: ``communication`` values of :func:`multi_worker_strategy`.
 COMMUNICATIONS = ("auto", "ring", "nccl")
-
-
-def cluster_size(environ: Mapping[str, str] | None = None) -> int:
-    """Number of tasks (chief + workers) that ``TF_CONFIG`` names; 1 without ``TF_CONFIG``."""
-    env = os.environ if environ is None else environ
-    raw = env.get("TF_CONFIG")
-    if not raw:
-        return 1
-    try:
-        cluster = json.loads(raw).get("cluster", {})
-    except (ValueError, AttributeError) as err:
-        raise ValueError(f"TF_CONFIG is not a JSON object with a 'cluster': {raw!r}") from err
-    return sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
 
 
 def communication_implementation(communication: str, has_gpu: bool):
@@ -73,19 +54,23 @@ def communication_implementation(communication: str, has_gpu: bool):
     return implementation.RING if communication == "ring" else implementation.NCCL
 
 
-def multi_worker_strategy(communication: str = "auto"):
-    """``MultiWorkerMirroredStrategy`` for the cluster in ``TF_CONFIG``, else the default one.
+def multi_worker_strategy(communication: str = "auto", *, found: Cluster | None = None):
+    """``MultiWorkerMirroredStrategy`` for this process' cluster, else the default strategy.
 
-    Call it first thing (before building models or datasets): TensorFlow reads
-    ``TF_CONFIG`` and starts this worker's gRPC server when the strategy is created.
+    The cluster is :func:`kfx.distribute.cluster`'s: ``TF_CONFIG``, then a multi-task SLURM
+    step, else one process; the same script runs unchanged on a laptop, under ``srun`` and
+    in a TFJob. Call it first thing (before building models or datasets): the strategy
+    starts this worker's gRPC server and waits for the others.
 
     Args:
         communication: ``"auto"`` (ring all-reduce when there is no GPU, NCCL's choice
             otherwise), ``"ring"`` or ``"nccl"``.
+        found: the cluster to join (default: :func:`kfx.distribute.cluster`).
 
     Returns:
-        A ``tf.distribute.MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names more than one
-        task, else ``tf.distribute.get_strategy()``.
+        A ``tf.distribute.MultiWorkerMirroredStrategy`` when this task trains with others
+        (chief and workers; an ``evaluator`` task does not join them), else
+        ``tf.distribute.get_strategy()``.
 
     Example:
         >>> from kfx.distribute import multi_worker_strategy
@@ -96,13 +81,22 @@ def multi_worker_strategy(communication: str = "auto"):
     import tensorflow as tf
 
     check_choice("multi_worker_strategy", "communication", communication, COMMUNICATIONS)
-    if cluster_size() <= 1:
+    found = cluster() if found is None else found
+    if not found.in_collective:
         return tf.distribute.get_strategy()
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=communication_implementation(communication, has_gpu)
     )
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(found.training_spec()),
+        task_type=found.task_type,
+        task_id=found.task_index,
+        rpc_layer="grpc",
+    )
+    return tf.distribute.MultiWorkerMirroredStrategy(
+        cluster_resolver=resolver, communication_options=options
+    )
 
 
 def logical_cpus(count: int) -> list[str]:
@@ -192,8 +186,9 @@ def task_info(strategy=None) -> tuple[str | None, int | None]:
 def is_chief(strategy=None) -> bool:
     """Whether this process is the chief: the one that writes files.
 
-    A process outside a cluster is its own chief; in a cluster, the task of type ``"chief"``,
-    else worker 0 (TensorFlow's rule).
+    With a multi-worker `strategy`, its cluster resolver's task; otherwise the environment's
+    (:func:`kfx.distribute.cluster`). A process outside a cluster is its own chief; in a
+    cluster, the task of type ``"chief"``, else worker 0 (TensorFlow's rule).
 
     Example:
         >>> from kfx.distribute import is_chief
@@ -202,7 +197,7 @@ def is_chief(strategy=None) -> bool:
     """
     resolver = _cluster_resolver(strategy)
     if resolver is None:
-        return True
+        return cluster().is_chief
     return is_chief_task(resolver.task_type, resolver.task_id, resolver.cluster_spec().as_dict())
 
 

@@ -1,4 +1,4 @@
-"""kfx.callbacks._chief: TensorFlow's chief rule, read from TF_CONFIG alone."""
+"""kfx.callbacks._chief: the loggers' chief, kfx.distribute.cluster()'s answer (no TensorFlow)."""
 
 import json
 
@@ -6,7 +6,7 @@ import pytest
 
 from kfx.callbacks._chief import is_chief
 
-WORKERS = {"worker": ["a:1", "b:2"]}
+WORKERS = {"worker": ["a:1", "b:2"], "evaluator": ["e:3"], "ps": ["p:4"]}
 WITH_CHIEF = {"chief": ["c:0"], "worker": ["a:1", "b:2"]}
 
 
@@ -26,7 +26,6 @@ def test_a_single_process_is_its_own_chief(monkeypatch):
         (WITH_CHIEF, {"type": "worker", "index": 0}, False),  # the chief task writes instead
         (WORKERS, {"type": "evaluator", "index": 0}, False),
         (WORKERS, {"type": "ps", "index": 0}, False),
-        (WORKERS, {}, True),  # no task: not part of the cluster's work
     ],
 )
 def test_tensorflow_rule(monkeypatch, cluster, task, chief):
@@ -34,7 +33,18 @@ def test_tensorflow_rule(monkeypatch, cluster, task, chief):
     assert is_chief() is chief
 
 
-@pytest.mark.parametrize("raw", ["not json", "[1, 2]", "42"])
-def test_unreadable_tf_config_counts_as_a_single_process(monkeypatch, raw):
+def test_a_slurm_step_task_zero_writes(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    step = {"SLURM_STEP_ID": "0", "SLURM_STEP_NUM_TASKS": "2", "SLURM_STEP_NODELIST": "vm"}
+    step["SLURM_STEP_TASKS_PER_NODE"] = "2"
+    for rank in (0, 1):
+        for name, value in {**step, "SLURM_PROCID": str(rank), "SLURM_LOCALID": str(rank)}.items():
+            monkeypatch.setenv(name, value)
+        assert is_chief() is (rank == 0)
+
+
+@pytest.mark.parametrize("raw", ["not json", "[1, 2]", "42", '{"cluster": {"worker": ["a:1"]}}'])
+def test_an_unreadable_tf_config_is_an_error_not_a_silent_chief(monkeypatch, raw):
     monkeypatch.setenv("TF_CONFIG", raw)
-    assert is_chief()
+    with pytest.raises(ValueError, match=r"environment variable `TF_CONFIG` got"):
+        is_chief()

@@ -10,7 +10,7 @@ import pytest
 
 from kfx.distribute import cli, launcher
 from kfx.distribute.launcher import launch, tf_config
-from kfx.distribute.strategies import cluster_size
+from kfx.distribute.clusters import cluster
 
 SHOW_CONFIG = (
     "import json, os; c = json.loads(os.environ['TF_CONFIG']); "
@@ -24,7 +24,7 @@ def test_tf_config_names_every_worker_and_this_task():
         "cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
         "task": {"type": "worker", "index": 0},
     }
-    assert cluster_size({"TF_CONFIG": json.dumps(config)}) == 2
+    assert cluster({"TF_CONFIG": json.dumps(config)}).num_workers == 2
     with pytest.raises(
         ValueError, match=r"^tf_config: argument `index` got 1; expected 0 <= index < 1\.$"
     ):

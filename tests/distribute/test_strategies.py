@@ -10,7 +10,6 @@ import pytest
 
 from kfx.distribute import strategies
 from kfx.distribute.strategies import (
-    cluster_size,
     communication_implementation,
     is_chief,
     is_default_strategy,
@@ -32,24 +31,6 @@ def tf_config(cluster: dict, task_type="worker", index=0) -> dict[str, str]:
     return {
         "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}})
     }
-
-
-def test_cluster_size_counts_the_chief_and_the_workers(monkeypatch):
-    assert cluster_size({}) == 1
-    assert cluster_size({"TF_CONFIG": ""}) == 1
-    assert cluster_size(tf_config({"worker": ["a:1", "b:2", "c:3"]})) == 3
-    cluster = {"chief": ["a:1"], "worker": ["b:2"], "ps": ["c:3"], "evaluator": ["d:4"]}
-    assert cluster_size(tf_config(cluster, "chief")) == 2  # ps and evaluator do not train
-    monkeypatch.setenv("TF_CONFIG", tf_config({"worker": ["a:1", "b:2"]})["TF_CONFIG"])
-    assert cluster_size() == 2  # os.environ by default
-    monkeypatch.delenv("TF_CONFIG")
-    assert cluster_size() == 1
-
-
-@pytest.mark.parametrize("raw", ["{not json", "[1, 2]"])
-def test_cluster_size_of_a_malformed_tf_config(raw):
-    with pytest.raises(ValueError, match=r"TF_CONFIG is not a JSON object with a 'cluster'"):
-        cluster_size({"TF_CONFIG": raw})
 
 
 def test_communication_implementation():
