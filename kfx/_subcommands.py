@@ -46,11 +46,23 @@ def add_launcher_parser(
 
 
 def add_common_arguments(
-    parser: argparse.ArgumentParser, *, host_help: str, log_dir: str, what: str
+    parser: argparse.ArgumentParser,
+    *,
+    host_help: str,
+    log_dir: str,
+    what: str,
+    workers_help: str | None = None,
 ) -> None:
-    """``--workers``, ``--host`` and ``--log-dir``, the options every launcher has."""
+    """``--workers``, ``--host`` and ``--log-dir``, the options every launcher has.
+
+    ``--workers`` is required unless `workers_help` says when it may be left out.
+    """
     parser.add_argument(
-        "--workers", type=int, required=True, help="number of worker processes (>= 1)"
+        "--workers",
+        type=int,
+        required=workers_help is None,
+        default=None,
+        help=workers_help or "number of worker processes (>= 1)",
     )
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"{host_help} (default: {DEFAULT_HOST})"

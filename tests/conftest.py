@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import importlib.util
 import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -108,3 +110,31 @@ def split_shape():
 def spatial(request):
     """Spatial dims for 1D, 2D and 3D (inputs of rank 3, 4 and 5)."""
     return SPATIAL[request.param]
+
+
+def _load_slurm_module():
+    spec = importlib.util.spec_from_file_location(
+        "_kfx_test_slurm", Path(__file__).with_name("_slurm.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory):
+    """A real single-node SLURM cluster (tests/_slurm.py) for this test process, stopped at
+    the end; skips with the reason where it cannot start (not root, no apt-get)."""
+    module = _load_slurm_module()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker[2:]) if worker[2:].isdigit() else 0
+    try:
+        cluster = module.start(
+            tmp_path_factory.mktemp("slurm"),
+            resv_ports=module.RESV_PORTS_START + offset * module.RESV_PORTS_COUNT,
+        )
+    except module.Unavailable as err:
+        pytest.skip(f"no SLURM cluster here: {err}")
+    yield cluster
+    cluster.stop()

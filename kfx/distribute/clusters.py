@@ -127,10 +127,12 @@ class Cluster:
 
     @property
     def address(self) -> str | None:
-        """This task's ``host:port``, None for a single process."""
+        """This task's ``host:port``; None for a single process, or an evaluator outside the
+        cluster's lists."""
         if self.task_type is None:
             return None
-        return self.jobs[self.task_type][self.task_index]
+        addresses = self.jobs.get(self.task_type, ())
+        return addresses[self.task_index] if self.task_index < len(addresses) else None
 
     def training_spec(self) -> dict[str, list[str]]:
         """The chief and worker jobs: the cluster spec of the collective."""
@@ -185,6 +187,10 @@ def from_tf_config(raw: str) -> Cluster:
     if not isinstance(task, dict):
         _bad_env("TF_CONFIG", raw, "a 'task' object with a 'type' and an 'index'")
     task_type, index = task.get("type"), task.get("index", 0)
+    if task_type == EVALUATOR and EVALUATOR not in jobs:
+        # TensorFlow's rule: an evaluator may stand outside the cluster it evaluates.
+        jobs[EVALUATOR] = ()
+        return Cluster("tf_config", EVALUATOR, index if isinstance(index, int) else 0, jobs)
     if task_type not in jobs:
         _bad_env("TF_CONFIG", raw, f"a task type among its cluster's jobs {sorted(jobs)}")
     if (
@@ -250,28 +256,46 @@ def expand_nodelist(nodelist: str) -> list[str]:
     return _expand_nodelist(nodelist)
 
 
-_NODE = re.compile(r"([^,\[]+)(?:\[([^\]]*)\])?([^,\[]*)(?:,|$)")
+_ITEM = re.compile(r"(?:[^,\[\]]+|\[[^\[\]]*\])+")
+_PIECE = re.compile(r"([^\[\]]*)\[([^\[\]]*)\]")
+_NODELIST_SHAPE = "a SLURM node list such as 'node[01-04],gpu1' or 'r[1-2]n[1-8]'"
 
 
 def _expand_nodelist(nodelist: str) -> list[str]:
-    """SLURM's host-list syntax read here: ``prefix[a-b,c]suffix`` items, comma-separated."""
+    """SLURM's host-list syntax read here, as ``scontrol`` reads it: comma-separated items of
+    a name with bracketed ranges (``n[01-03,07]``, ``r[1-2]n[1-4]`` for every pair), and no
+    text after a closing bracket."""
     hosts: list[str] = []
     position = 0
     while position < len(nodelist):
-        match = _NODE.match(nodelist, position)
-        if match is None or match.end() == position:
-            _bad_env(
-                "SLURM_STEP_NODELIST", nodelist, "a SLURM node list such as 'node[01-04],gpu1'"
-            )
-        prefix, ranges, suffix = match.groups()
-        if ranges is None:
-            hosts.append(prefix + suffix)
-        else:
-            hosts.extend(prefix + n + suffix for n in _expand_ranges(nodelist, ranges))
-        position = match.end()
+        item = _ITEM.match(nodelist, position)
+        if item is None:
+            _bad_env("SLURM_STEP_NODELIST", nodelist, _NODELIST_SHAPE)
+        hosts.extend(_expand_item(nodelist, item.group()))
+        position = item.end()
+        if position < len(nodelist):
+            if nodelist[position] != "," or position == len(nodelist) - 1:
+                _bad_env("SLURM_STEP_NODELIST", nodelist, _NODELIST_SHAPE)
+            position += 1
     if not hosts:
-        _bad_env("SLURM_STEP_NODELIST", nodelist, "a SLURM node list such as 'node[01-04],gpu1'")
+        _bad_env("SLURM_STEP_NODELIST", nodelist, _NODELIST_SHAPE)
     return hosts
+
+
+def _expand_item(nodelist: str, item: str) -> list[str]:
+    if "[" not in item:
+        return [item]
+    names = [""]
+    end = 0
+    for piece in _PIECE.finditer(item):
+        if piece.start() != end:
+            break
+        prefix, ranges = piece.groups()
+        names = [n + prefix + number for n in names for number in _expand_ranges(nodelist, ranges)]
+        end = piece.end()
+    if end != len(item):  # text after a bracket, or a stray one: scontrol refuses it too
+        _bad_env("SLURM_STEP_NODELIST", nodelist, _NODELIST_SHAPE)
+    return names
 
 
 def _expand_ranges(nodelist: str, ranges: str) -> list[str]:

@@ -14,6 +14,8 @@ Keras' loop does: a progress bar, a ``History``, callbacks, validation. In addit
   epoch end, so every worker stops at the same epoch.
 - With ``checkpoint_dir``, weights, optimizer state and the epoch are saved at every epoch
   end, and a rerun resumes after the last saved epoch (``_checkpoints.py``).
+- On the ``evaluator`` task of a ``TF_CONFIG`` cluster it trains nothing: it evaluates each
+  checkpoint the chief writes (``_sidecar.py``).
 
 This module holds the loop; the input pipeline is ``_data.py``.
 
@@ -42,8 +44,10 @@ from kfx._validation import check_int, fail, is_int
 from kfx.distribute._backend import WHERE, tensorflow
 from kfx.distribute._checkpoints import MAX_TO_KEEP, restore
 from kfx.distribute._data import DEFAULT_BATCH_SIZE, DEFAULT_SEED, prepare_data
+from kfx.distribute._sidecar import evaluate_checkpoints
 from kfx.distribute._steps import Steps, build
 from kfx.distribute.callback_roles import split_callbacks
+from kfx.distribute.clusters import cluster
 from kfx.distribute.strategies import is_chief, strategy_name
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_SEED", "MAX_TO_KEEP", "fit"]
@@ -95,7 +99,9 @@ def fit(
             the chief only (:func:`kfx.distribute.is_chief_only`); the others everywhere.
             ``BackupAndRestore``: ``ValueError`` (use `checkpoint_dir`).
         checkpoint_dir: folder of per-epoch ``tf.train`` checkpoints (weights, optimizer,
-            epoch); if it holds one, training resumes from it.
+            epoch); if it holds one, training resumes from it. On an ``evaluator`` task, the
+            chief's folder, whose checkpoints are evaluated on `validation_data` as they
+            come, up to the one of epoch `epochs` (the History then holds ``val_`` logs).
         shuffle: shuffle array inputs each epoch (same order on every worker).
         seed: shuffle seed for array inputs (default: a fixed one, identical on every worker).
         verbose: ``"auto"`` or 1 (progress bar), 2 (one line per epoch), 0 (silent); workers
@@ -113,6 +119,16 @@ def fit(
     strategy = strategy or tf.distribute.get_strategy()
     _check_model(model, strategy)
     _check_epochs(epochs, steps_per_epoch)
+    if cluster().is_evaluator:
+        return evaluate_checkpoints(
+            model,
+            validation_data,
+            checkpoint_dir,
+            strategy=strategy,
+            epochs=epochs,
+            batch_size=batch_size,
+            callbacks=callbacks,
+        )
     chief = is_chief(strategy)
     kept = split_callbacks(callbacks, strategy, chief)
     train_data, val_data = prepare_data(

@@ -1,10 +1,13 @@
-"""A tiny training script run by the multi-worker tests, alone or as `kfx train` workers.
+"""A tiny training script run by the multi-worker tests: alone, as `kfx train` workers, as the
+tasks of an `srun` step, or as the chief, worker and evaluator of a TFJob-shaped TF_CONFIG.
 
     python _train_worker.py OUT [--epochs N] [--ckpt DIR] [--logs DIR] [--slow S] [--save PATH]
+                                [--validate]
 
-Writes OUT/result-<worker index>.npz (final weights, history) and OUT/progress-<index>.txt
-("<pid> <epoch> <step>" after each batch) so the tests can compare workers and pick a moment
-to kill one. Chief-only files go to --logs (CSVLogger, ModelCheckpoint) and --save.
+Writes OUT/result-<task>.npz (final weights, history, replicas in sync, cluster kind) and
+OUT/progress-<task>.txt ("<pid> <epoch> <step>" after each batch) so the tests can compare
+tasks and pick a moment to kill one; <task> is the worker index, or "chief0"/"evaluator0".
+Chief-only files go to --logs (CSVLogger, ModelCheckpoint) and --save.
 """
 
 import argparse
@@ -15,7 +18,7 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from kfx.distribute import fit, multi_worker_strategy, task_info  # noqa: E402
+from kfx.distribute import cluster, fit, is_chief, multi_worker_strategy  # noqa: E402
 
 strategy = multi_worker_strategy()  # first: it reads TF_CONFIG and starts the server
 
@@ -56,9 +59,11 @@ def main():
     parser.add_argument("--logs", default=None)
     parser.add_argument("--slow", type=float, default=0.0)
     parser.add_argument("--save", default=None)
+    parser.add_argument("--validate", action="store_true")
     args = parser.parse_args()
-    _, index = task_info(strategy)
-    index = index or 0
+    found = cluster()
+    task = found.task_type or "worker"
+    index = f"{found.task_index or 0}" if task == "worker" else f"{task}{found.task_index}"
     os.makedirs(args.out, exist_ok=True)
 
     with strategy.scope():
@@ -74,6 +79,7 @@ def main():
             keras.callbacks.ModelCheckpoint(os.path.join(args.logs, "best.keras")),
         ]
     x, y = data()
+    validation = (x[:32], y[:32]) if args.validate else None
     history = fit(
         model,
         x,
@@ -83,6 +89,7 @@ def main():
         batch_size=GLOBAL_BATCH,
         callbacks=callbacks,
         checkpoint_dir=args.ckpt,
+        validation_data=validation,
         verbose=2,
     )
     weights = {f"w{i}": w for i, w in enumerate(model.get_weights())}
@@ -90,9 +97,11 @@ def main():
         os.path.join(args.out, f"result-{index}.npz"),
         history=json.dumps(history.history),
         epochs_run=json.dumps(history.epoch),
+        replicas=strategy.num_replicas_in_sync,
+        kind=found.kind,
         **weights,
     )
-    if args.save and index == 0:
+    if args.save and is_chief(strategy):
         model.save(args.save)
     print(f"worker {index} done: epochs {history.epoch} loss {history.history.get('loss')}")
 

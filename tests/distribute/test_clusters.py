@@ -123,6 +123,13 @@ def test_tf_config_of_a_tfjob():
     assert evaluator.is_evaluator and not evaluator.in_collective and not evaluator.is_chief
 
 
+def test_an_evaluator_may_stand_outside_the_cluster():
+    # TensorFlow accepts an evaluator task that its TF_CONFIG's cluster does not list.
+    found = cluster(tf_config_env(TFJOB, "evaluator", 0))
+    assert found.is_evaluator and found.address is None and not found.is_chief
+    assert found.training_spec() == TFJOB and not found.in_collective
+
+
 def test_tf_config_comes_before_slurm():
     env = {**slurm_env(1, 2), **tf_config_env(WORKERS_ONLY, "worker", 0)}
     assert cluster(env).kind == "tf_config" and cluster(env).is_chief
@@ -202,7 +209,11 @@ def test_a_one_task_step_is_one_process():
 BAD_SLURM = [
     ({"SLURM_PROCID": "x"}, "SLURM_PROCID", "a non-negative integer"),
     ({"SLURM_PROCID": "5"}, "SLURM_PROCID", "a task id from 0 to 1"),
-    ({"SLURM_STEP_NODELIST": "n[03-01]", "SLURM_NODELIST": ""}, "SLURM_STEP_NODELIST", "ranges such as"),
+    (
+        {"SLURM_STEP_NODELIST": "n[03-01]", "SLURM_NODELIST": ""},
+        "SLURM_STEP_NODELIST",
+        "ranges such as",
+    ),
     ({"SLURM_STEP_TASKS_PER_NODE": "two"}, "SLURM_STEP_TASKS_PER_NODE", "counts such as"),
     ({"SLURM_STEP_TASKS_PER_NODE": "1"}, "SLURM_STEP_TASKS_PER_NODE", "2 tasks"),
     ({"SLURM_STEP_RESV_PORTS": "23001"}, "SLURM_STEP_RESV_PORTS", "at least 2 ports"),
@@ -222,7 +233,7 @@ NODELISTS = [
     ("vm", ["vm"]),
     ("n[1-3]", ["n1", "n2", "n3"]),
     ("n[01-02,07],gpu1", ["n01", "n02", "n07", "gpu1"]),
-    ("rack[8-10]-a,b", ["rack8-a", "rack9-a", "rack10-a", "b"]),
+    ("r[1-2]n[8-9],b", ["r1n8", "r1n9", "r2n8", "r2n9", "b"]),
 ]
 
 
@@ -232,7 +243,7 @@ def test_nodelist_expansion(nodelist, hosts):
     assert expand_nodelist(nodelist) == hosts  # through scontrol where it runs
 
 
-@pytest.mark.parametrize("nodelist", ["n[03-01]", "n[a-b]", "n[1-2", ""])
+@pytest.mark.parametrize("nodelist", ["n[03-01]", "n[a-b]", "n[1-2", "", "n[1-2]x", "a,,b", "a,"])
 def test_a_nodelist_that_cannot_be_expanded(nodelist):
     with pytest.raises(ValueError, match=r"environment variable `SLURM_STEP_NODELIST` got"):
         _expand_nodelist(nodelist)

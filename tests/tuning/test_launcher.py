@@ -31,7 +31,8 @@ FAKE_CHIEF = textwrap.dedent(
     log = os.environ["FAKE_LOG"]
     role = os.environ["KERASTUNER_TUNER_ID"]
     with open(log, "a") as f:
-        f.write(f"{role} {os.getpid()}\\n")
+        cuda = os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
+        f.write(f"{role} {os.getpid()} cuda={cuda} cluster={os.environ.get('KFX_CLUSTER')}\\n")
     if role == "chief":
         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"])))
@@ -60,7 +61,16 @@ def _fake(tmp_path, **env):
 def _starts(log: Path) -> list[tuple[str, int]]:
     if not log.exists():
         return []
-    return [(r, int(p)) for r, p in (line.split() for line in log.read_text().splitlines())]
+    return [(r, int(p)) for r, p, *_ in (line.split() for line in log.read_text().splitlines())]
+
+
+def _environments(log: Path) -> dict[str, dict[str, str]]:
+    """What each role's last start saw: ``{"chief": {"cuda": "", "cluster": "single"}, ...}``."""
+    seen = {}
+    for line in log.read_text().splitlines():
+        role, _, *pairs = line.split(" ")
+        seen[role] = dict(pair.split("=", 1) for pair in pairs)
+    return seen
 
 
 def _alive(pid: int) -> bool:
@@ -154,6 +164,79 @@ def test_restarts_are_bounded(tmp_path, capsys):
     assert not any(_alive(pid) for _, pid in _starts(log))
 
 
+def test_gpus_per_worker_gives_each_worker_its_slice_and_the_chief_none(tmp_path):
+    command, env, log = _fake(tmp_path, CHIEF_SECONDS=3, WORKER_SECONDS=0.5, KFX_GPU_COUNT=4)
+    status = launcher.launch(
+        command, workers=2, gpus_per_worker=2, log_dir=tmp_path / "logs", env=env, quiet=True
+    )
+    assert status == 0
+    seen = _environments(log)
+    assert {role: values["cuda"] for role, values in seen.items()} == {
+        "chief": "",
+        "tuner0": "0,1",
+        "tuner1": "2,3",
+    }
+    assert {values["cluster"] for values in seen.values()} == {"single"}  # trials train alone
+
+
+def test_without_gpus_per_worker_cuda_visible_devices_is_left_alone(tmp_path):
+    command, env, log = _fake(tmp_path, CHIEF_SECONDS=2, WORKER_SECONDS=0.2)
+    env["CUDA_VISIBLE_DEVICES"] = "3"
+    assert launcher.launch(command, workers=1, log_dir=tmp_path / "logs", env=env, quiet=True) == 0
+    assert {v["cuda"] for v in _environments(log).values()} == {"3"}
+
+
+def test_more_gpus_than_visible_fail_before_any_process_starts(tmp_path):
+    command, env, log = _fake(tmp_path, KFX_GPU_COUNT=4)
+    with pytest.raises(
+        ValueError,
+        match=r"`gpus_per_worker` got 2; expected at most 1 GPUs for each of 3 workers: 4 visible \(from KFX_GPU_COUNT\)",
+    ):
+        launcher.launch(command, workers=3, gpus_per_worker=2, log_dir=tmp_path, env=env)
+    env = {**env, "KFX_GPU_COUNT": "", "CUDA_VISIBLE_DEVICES": "-1"}
+    with pytest.raises(ValueError, match=r"0 visible \(from CUDA_VISIBLE_DEVICES\)"):
+        launcher.launch(command, workers=1, gpus_per_worker=1, log_dir=tmp_path, env=env)
+    assert not log.exists()  # nothing started
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kfx.tuning.launcher",
+            "--workers",
+            "3",
+            "--gpus-per-worker",
+            "2",
+            "--log-dir",
+            str(tmp_path),
+            "--",
+            *command,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "KFX_GPU_COUNT": "4"},
+    )
+    assert cli.returncode == 2 and "expected at most 1 GPUs for each of 3 workers" in cli.stderr
+
+
+def test_workers_may_be_left_out_only_inside_a_slurm_step(tmp_path):
+    command, env, log = _fake(tmp_path)
+    with pytest.raises(
+        ValueError,
+        match=r"argument `workers` got None; expected an int >= 1 \(outside a multi-task srun step\)",
+    ):
+        launcher.launch(command, workers=None, log_dir=tmp_path, env=env)
+    cli = subprocess.run(
+        [sys.executable, "-m", "kfx.tuning.launcher", "--log-dir", str(tmp_path), "--", *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert cli.returncode == 2 and "outside a multi-task srun step" in cli.stderr
+    assert not log.exists()
+
+
 def test_timeout_stops_everything(tmp_path):
     command, env, log = _fake(tmp_path)
     status = launcher.launch(command, workers=1, log_dir=tmp_path, env=env, timeout=3, quiet=True)
@@ -232,18 +315,28 @@ SEARCH_SCRIPT = textwrap.dedent(
 class Run:
     """``kfx tune`` (via ``python -m kfx.tuning.launcher``) as a process, with its output file."""
 
-    def __init__(self, tmp_path: Path, name: str, trials: int = TRIALS):
+    def __init__(
+        self,
+        tmp_path: Path,
+        name: str,
+        trials: int = TRIALS,
+        *,
+        prefix: tuple[str, ...] = (),
+        workers: tuple[str, ...] = ("--workers", "2"),
+        env: dict[str, str] | None = None,
+    ):
+        """`prefix` goes before the launcher (``srun -n 3``), `workers` are its options."""
         self.tmp_path = tmp_path
         self.marks = tmp_path / "marks"
         self.out = tmp_path / f"{name}.out"
         script = tmp_path / "search_script.py"
         script.write_text(SEARCH_SCRIPT)
         command = [
+            *prefix,
             sys.executable,
             "-m",
             "kfx.tuning.launcher",
-            "--workers",
-            "2",
+            *workers,
             "--log-dir",
             str(tmp_path / "logs"),
             "--timeout",
@@ -255,7 +348,7 @@ class Run:
             str(trials),
         ]
         with open(self.out, "wb") as out:
-            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         self.ended_at = None
 
     def pids(self) -> dict[str, int]:
@@ -382,3 +475,31 @@ def test_launcher_threads_are_not_left_behind(tmp_path):
     command, env, _ = _fake(tmp_path, CHIEF_SECONDS=0.5)
     launcher.launch(command, workers=1, log_dir=tmp_path, env=env, stop_grace=0.2, quiet=True)
     assert threading.active_count() == before
+
+
+@pytest.mark.slow
+def test_srun_three_tasks_run_a_chief_and_two_workers(slurm, tmp_path):
+    """``srun -n 3 kfx tune -- python search.py``: SLURM task 0 serves the oracle, tasks 1
+    and 2 run the trials; a 6-trial search completes with each trial run once."""
+    env = {**slurm.env, "TRIAL_SLEEP": "0.2", "KERAS_BACKEND": "tensorflow"}
+    run = Run(tmp_path, "srun", prefix=("srun", "-n", "3"), workers=(), env=env)
+    try:
+        status = run.wait(timeout=300)
+        out = run.out.read_text(errors="replace")
+        assert status == 0, out[-3000:]
+        states = _trial_states(run.marks / "project" / "kfx")
+        assert len(states) == TRIALS
+        assert all(state == "COMPLETED" for state, _ in states.values()), states
+        done, started = run.marks_of("done"), run.marks_of("start")
+        assert len(started) == len(done) == TRIALS  # each trial once
+        assert sorted(u for u, _ in done) == sorted(u for _, u in states.values())
+        assert len({pid for _, pid in done}) == 2  # two worker tasks shared the trials
+        assert sorted(p.name for p in (tmp_path / "logs").glob("*.log")) == [
+            "chief.log",
+            "tuner0.log",
+            "tuner1.log",
+        ]
+        for task in (0, 1, 2):
+            assert f"kfx tune [SLURM task {task}]" in out
+    finally:
+        run.stop()
