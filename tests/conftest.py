@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -138,3 +139,15 @@ def slurm(tmp_path_factory):
         pytest.skip(f"no SLURM cluster here: {err}")
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def doc_blocks():
+    """``doc_blocks("distributed.md", "yaml")``: the fenced code blocks of a docs page in a
+    language, in order, so tests run what the docs show."""
+
+    def blocks(page: str, language: str) -> list[str]:
+        text = (Path(__file__).parent.parent / "docs" / page).read_text()
+        return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.M | re.S)
+
+    return blocks

@@ -247,3 +247,63 @@ def test_nodelist_expansion(nodelist, hosts):
 def test_a_nodelist_that_cannot_be_expanded(nodelist):
     with pytest.raises(ValueError, match=r"environment variable `SLURM_STEP_NODELIST` got"):
         _expand_nodelist(nodelist)
+
+
+# --- docs/distributed.md: the TFJob manifest, and the TF_CONFIG of each of its pods --------
+
+#: The port Kubeflow's training operator gives every TFJob replica.
+TFJOB_PORT = 2222
+
+
+def operator_tf_configs(manifest: dict) -> dict[str, str]:
+    """The ``TF_CONFIG`` the training operator sets in each pod of `manifest`, by pod name."""
+    name = manifest["metadata"]["name"]
+    specs = manifest["spec"]["tfReplicaSpecs"]
+    jobs = {
+        kind.lower(): [
+            f"{name}-{kind.lower()}-{i}.default.svc:{TFJOB_PORT}" for i in range(spec["replicas"])
+        ]
+        for kind, spec in specs.items()
+    }
+    return {
+        f"{name}-{job}-{i}": json.dumps(
+            {"cluster": jobs, "task": {"type": job, "index": i}, "environment": "cloud"}
+        )
+        for job, addresses in jobs.items()
+        for i in range(len(addresses))
+    }
+
+
+def test_the_tfjob_manifest_of_the_docs(doc_blocks):
+    yaml = pytest.importorskip("yaml")
+    (manifest,) = [yaml.safe_load(block) for block in doc_blocks("distributed.md", "yaml")]
+    assert (manifest["apiVersion"], manifest["kind"]) == ("kubeflow.org/v1", "TFJob")
+    specs = manifest["spec"]["tfReplicaSpecs"]
+    assert set(specs) == {"Chief", "Worker", "Evaluator"} and specs["Chief"]["replicas"] == 1
+    claims = set()
+    for spec in specs.values():
+        pod = spec["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["name"] == "tensorflow"  # the operator's default container name
+        assert container["command"] == ["python", "train.py"]  # one script for every replica
+        (mount,) = container["volumeMounts"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        claims.add((mount["mountPath"], volume["persistentVolumeClaim"]["claimName"]))
+    assert len(claims) == 1  # one checkpoint volume that every replica mounts
+
+    found = {pod: cluster({"TF_CONFIG": raw}) for pod, raw in operator_tf_configs(manifest).items()}
+    assert sorted(found) == [
+        "kfx-train-chief-0",
+        "kfx-train-evaluator-0",
+        "kfx-train-worker-0",
+        "kfx-train-worker-1",
+    ]
+    assert [pod for pod, f in found.items() if f.is_chief] == ["kfx-train-chief-0"]
+    assert [pod for pod, f in found.items() if f.in_collective] == [
+        "kfx-train-chief-0",
+        "kfx-train-worker-0",
+        "kfx-train-worker-1",
+    ]
+    worker = found["kfx-train-worker-1"]
+    assert worker.num_workers == 3 and worker.address == "kfx-train-worker-1.default.svc:2222"
+    assert found["kfx-train-evaluator-0"].is_evaluator

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from kfx.distribute import cli, launcher
-from kfx.distribute.launcher import launch, tf_config
 from kfx.distribute.clusters import cluster
+from kfx.distribute.launcher import launch, tf_config
 
 SHOW_CONFIG = (
     "import json, os; c = json.loads(os.environ['TF_CONFIG']); "

@@ -17,6 +17,7 @@ kfx.distribute.launch, each bounded by a timeout and stopped by process group.
 
 from __future__ import annotations
 
+import doctest
 import json
 import os
 import signal
@@ -304,3 +305,36 @@ def test_srun_task_killed_then_rerun_resumes_from_the_last_checkpoint(slurm, tmp
     assert first["epochs"] == list(range(done_epochs, epochs))  # resumed, not from epoch 0
     for a, b in zip(first["weights"], second["weights"], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_sbatch_script_of_the_docs_trains_on_two_tasks(slurm, tmp_path, doc_blocks):
+    (script,) = [b for b in doc_blocks("distributed.md", "bash") if b.startswith("#!/bin/bash")]
+    (tmp_path / "train.sbatch").write_text(script)
+    # The docs' `python train.py`: the test worker, writing into this folder.
+    (tmp_path / "train.py").write_text(
+        f"import runpy, sys\nsys.argv = [{str(WORKER)!r}, 'out', '--epochs', '2', '--ckpt', 'ckpt']\n"
+        f"runpy.run_path({str(WORKER)!r}, run_name='__main__')\n"
+    )
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"  # `python` is this venv's
+    done = slurm.run(
+        "sbatch",
+        "--wait",
+        "train.sbatch",
+        cwd=tmp_path,
+        env={**ENV, "PATH": path},
+        timeout=LAUNCH_TIMEOUT,
+    )
+    outputs = "".join(p.read_text() for p in tmp_path.glob("kfx-train-*.out"))
+    assert done.returncode == 0, (done.stdout + done.stderr + outputs)[-4000:]
+    first, second = result(tmp_path / "out", 0), result(tmp_path / "out", 1)
+    assert first["kind"] == "slurm" and first["replicas"] == second["replicas"] == 2
+    for a, b in zip(first["weights"], second["weights"], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert outputs.count("Epoch 1/") == 1
+
+
+def test_the_python_examples_of_the_docs_run():
+    failures, tried = doctest.testfile(
+        str(Path(__file__).parents[2] / "docs" / "distributed.md"), module_relative=False
+    )
+    assert tried >= 2 and failures == 0

@@ -324,6 +324,7 @@ class Run:
         prefix: tuple[str, ...] = (),
         workers: tuple[str, ...] = ("--workers", "2"),
         env: dict[str, str] | None = None,
+        launcher_command: tuple[str, ...] = (sys.executable, "-m", "kfx.tuning.launcher"),
     ):
         """`prefix` goes before the launcher (``srun -n 3``), `workers` are its options."""
         self.tmp_path = tmp_path
@@ -333,9 +334,7 @@ class Run:
         script.write_text(SEARCH_SCRIPT)
         command = [
             *prefix,
-            sys.executable,
-            "-m",
-            "kfx.tuning.launcher",
+            *launcher_command,
             *workers,
             "--log-dir",
             str(tmp_path / "logs"),
@@ -482,7 +481,15 @@ def test_srun_three_tasks_run_a_chief_and_two_workers(slurm, tmp_path):
     """``srun -n 3 kfx tune -- python search.py``: SLURM task 0 serves the oracle, tasks 1
     and 2 run the trials; a 6-trial search completes with each trial run once."""
     env = {**slurm.env, "TRIAL_SLEEP": "0.2", "KERAS_BACKEND": "tensorflow"}
-    run = Run(tmp_path, "srun", prefix=("srun", "-n", "3"), workers=(), env=env)
+    kfx = str(Path(sys.executable).with_name("kfx"))  # the docs' command: kfx tune
+    run = Run(
+        tmp_path,
+        "srun",
+        prefix=("srun", "-n", "3"),
+        workers=(),
+        env=env,
+        launcher_command=(kfx, "tune"),
+    )
     try:
         status = run.wait(timeout=300)
         out = run.out.read_text(errors="replace")
