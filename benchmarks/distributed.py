@@ -1,9 +1,12 @@
-"""kfx.distribute.fit throughput: 1 vs 2 logical devices, 1 vs 2 worker processes.
+"""kfx.distribute.fit throughput: 1 vs 2 logical devices, 1 vs 2 worker processes, a SLURM step.
 
 Each configuration runs in a fresh interpreter (logical devices must be set before
 TensorFlow starts): the default strategy on one device (the baseline), MirroredStrategy over
-two logical CPUs, and two MultiWorkerMirroredStrategy workers on 127.0.0.1 started by
-kfx.distribute.launch. Same model, data and global batch everywhere; samples/s is measured
+two logical CPUs, two MultiWorkerMirroredStrategy workers on 127.0.0.1 started by
+kfx.distribute.launch (``kfx train``), and a 2-task ``srun`` step on the single-node SLURM
+cluster of the tests (tests/_slurm.py; skipped where it cannot start), whose tasks find their
+cluster themselves. For the last two, also the seconds from the launch (``kfx train`` or
+``srun``) to the first training step. Same model, data and global batch everywhere; samples/s is measured
 over the epochs after the first (which traces the step). Ratios are 2-way / 1-way: on a
 machine with C cores, two replicas share those cores, so the ratio is bounded by
 C / (cores one replica already uses), minus the per-step all-reduce and host loop.
@@ -14,6 +17,7 @@ Run: python benchmarks/distributed.py [--samples 2048 --batch 64 --epochs 3]
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -67,7 +71,13 @@ def child(args) -> None:
         def on_epoch_end(self, epoch, logs=None):
             self.times.append(time.perf_counter() - self.start)
 
-    clock = Clock()
+    class FirstStep(keras.callbacks.Callback):
+        at: float | None = None
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.at = self.at or time.time()
+
+    clock, first = Clock(), FirstStep()
     fit(
         model,
         x,
@@ -75,7 +85,7 @@ def child(args) -> None:
         strategy=strategy,
         epochs=args.epochs,
         batch_size=args.batch,
-        callbacks=[clock],
+        callbacks=[clock, first],
         verbose=0,
     )
     timed = clock.times[1:] or clock.times
@@ -83,6 +93,7 @@ def child(args) -> None:
         "replicas": strategy.num_replicas_in_sync,
         "epoch_s": clock.times,
         "samples_per_s": args.samples / float(np.median(timed)),
+        "first_step_unix": first.at,
     }
     if is_chief(strategy):
         print_result(result)
@@ -96,6 +107,7 @@ def run_workers(n: int, common: list[str]) -> dict:
     from kfx.distribute import launch
 
     logs = Path(tempfile.mkdtemp(prefix="kfx-bench-"))
+    started = time.time()
     status = launch(
         n,
         [sys.executable, str(HERE), "--child", "--mode", "workers", *common],
@@ -107,7 +119,40 @@ def run_workers(n: int, common: list[str]) -> dict:
     result = read_result(text)
     if status or result is None:
         raise RuntimeError(f"{n} workers failed ({status}):\n{text[-4000:]}")
-    return result
+    return {**result, "launch_to_first_step_s": result["first_step_unix"] - started}
+
+
+def run_slurm_step(n: int, common: list[str]) -> dict:
+    """``srun -n N`` of the same child on the tests' single-node SLURM cluster."""
+    spec = importlib.util.spec_from_file_location("_slurm", HERE.parents[1] / "tests" / "_slurm.py")
+    slurm_module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = slurm_module
+    spec.loader.exec_module(slurm_module)
+    try:
+        cluster = slurm_module.start()
+    except slurm_module.Unavailable as err:
+        return {"skipped": str(err)}
+    try:
+        started = time.time()
+        done = cluster.run(
+            "srun",
+            "-n",
+            str(n),
+            "--kill-on-bad-exit=1",
+            sys.executable,
+            str(HERE),
+            "--child",
+            "--mode",
+            "workers",
+            *common,
+            timeout=1200,
+        )
+    finally:
+        cluster.stop()
+    result = read_result(done.stdout)
+    if done.returncode or result is None:
+        raise RuntimeError(f"srun -n {n} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return {**result, "launch_to_first_step_s": result["first_step_unix"] - started}
 
 
 def main() -> None:
@@ -135,6 +180,7 @@ def main() -> None:
     one = run_devices(1, common)
     two_devices = run_devices(2, common)
     two_workers = run_workers(2, common)
+    slurm_step = run_slurm_step(2, common)
 
     cores = os.cpu_count()
     result = {
@@ -148,13 +194,26 @@ def main() -> None:
         "two_workers_samples_per_s": two_workers["samples_per_s"],
         "ratio_two_devices_vs_one": two_devices["samples_per_s"] / one["samples_per_s"],
         "ratio_two_workers_vs_one": two_workers["samples_per_s"] / one["samples_per_s"],
+        "slurm_two_tasks_samples_per_s": slurm_step.get("samples_per_s"),
+        "ratio_slurm_two_tasks_vs_one": (
+            slurm_step["samples_per_s"] / one["samples_per_s"]
+            if "samples_per_s" in slurm_step
+            else None
+        ),
+        "kfx_train_to_first_step_s": two_workers["launch_to_first_step_s"],
+        "srun_to_first_step_s": slurm_step.get("launch_to_first_step_s"),
         "bound": (
             f"{cores} CPU cores shared by every replica: one TensorFlow process already uses "
             "all cores for its ops, so two replicas split the same compute; add the per-step "
             "all-reduce (in-process for logical devices, gRPC ring between workers) and the "
             "per-step host loop. Speed-ups need devices that do not share compute."
         ),
-        "runs": {"one_device": one, "two_devices": two_devices, "two_workers": two_workers},
+        "runs": {
+            "one_device": one,
+            "two_devices": two_devices,
+            "two_workers": two_workers,
+            "slurm_two_tasks": slurm_step,
+        },
     }
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
     write_result("distributed", result)

@@ -237,6 +237,74 @@ def test_workers_may_be_left_out_only_inside_a_slurm_step(tmp_path):
     assert not log.exists()
 
 
+def _slurm_worker_task(port: int):
+    """What task 1 of a 2-task srun step finds: a worker, its chief at task 0's address."""
+    from kfx.distribute.clusters import Cluster
+
+    return Cluster("slurm", "worker", 1, {"worker": (f"127.0.0.1:{port}", "127.0.0.1:1")})
+
+
+def _listen(port: int) -> socket.socket:
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen()
+    return server
+
+
+def test_a_slurm_worker_task_restarts_its_worker_and_stops_when_the_chief_does(tmp_path):
+    """Task 1's supervision, with task 0's chief played by a socket of this test: the worker
+    waits for the chief, is restarted under its tuner id when it dies, and is stopped once
+    the chief has stopped listening for `stop_grace` seconds."""
+    port = launcher.free_port()
+    command, env, log = _fake(tmp_path, WORKER_MODE="crash_once", WORKER_SECONDS=60)
+    outcome = {}
+    thread = threading.Thread(
+        target=lambda: outcome.update(
+            status=launcher.launch_slurm_task(
+                command,
+                _slurm_worker_task(port),
+                log_dir=tmp_path / "logs",
+                env=env,
+                stop_grace=1.0,
+                ready_timeout=60,
+                timeout=120,
+                quiet=True,
+            )
+        )
+    )
+    thread.start()
+    try:
+        time.sleep(1.0)
+        assert _starts(log) == []  # no chief yet: the worker waits
+        chief = _listen(port)
+        deadline = time.monotonic() + 60
+        while len(_starts(log)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        starts = _starts(log)
+        assert [role for role, _ in starts] == ["tuner0", "tuner0"]  # killed once, restarted
+        assert _environments(log)["tuner0"]["cluster"] == "single"
+        chief.close()  # the chief ends: the worker task stops its worker
+        thread.join(timeout=60)
+        assert not thread.is_alive() and outcome["status"] == 0
+        assert not _alive(starts[-1][1])
+    finally:
+        _kill_leftovers([pid for _, pid in _starts(log)], str(tmp_path))
+
+
+def test_a_slurm_worker_task_gives_up_when_its_chief_never_listens(tmp_path):
+    command, env, log = _fake(tmp_path)
+    status = launcher.launch_slurm_task(
+        command,
+        _slurm_worker_task(launcher.free_port()),
+        log_dir=tmp_path,
+        env=env,
+        ready_timeout=1.0,
+        quiet=True,
+    )
+    assert status == launcher.GAVE_UP and _starts(log) == []
+
+
 def test_timeout_stops_everything(tmp_path):
     command, env, log = _fake(tmp_path)
     status = launcher.launch(command, workers=1, log_dir=tmp_path, env=env, timeout=3, quiet=True)
