@@ -354,7 +354,8 @@ def _run_chief_and(search: _Search, timeout: float | None) -> int:
         status = supervisor.run(lambda: search.chief_ready(supervisor.elapsed()))
         if status != _LISTENING:
             return status
-        search.say(f"chief listening on {search.address}; starting {len(search.crew)} workers")
+        crew = f"starting {len(search.crew)} workers" if search.crew else "waiting for workers"
+        search.say(f"chief listening on {search.address}; {crew}")
         for worker in search.crew:
             search.start(worker)
         return supervisor.run(lambda: search.search_over(supervisor.elapsed()))
