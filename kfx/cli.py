@@ -21,9 +21,12 @@ def _inspect(args) -> int:
     if not path.is_file() or path.suffix != ".keras":
         print(f"kfx inspect: {str(path)!r} is not an existing .keras file", file=sys.stderr)
         return 2
+    import json
+
     import keras
 
     import kfx  # noqa: F401 - registers kfx layers so models using them load
+    from kfx.models import flops
     from kfx.plotting import plot_model
 
     try:
@@ -31,10 +34,16 @@ def _inspect(args) -> int:
     except Exception as err:  # noqa: BLE001 - any load failure is reported, not raised
         print(f"kfx inspect: cannot load {path}: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
-    model.summary()
     trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
     total = model.count_params()
+    report = flops(model)
+    if args.format == "json":  # stdout is the JSON document alone; no plot
+        parameters = {"total": total, "trainable": trainable, "non_trainable": total - trainable}
+        print(json.dumps({"model": str(path), "parameters": parameters, "flops": report.to_dict()}))
+        return 0
+    model.summary()
     print(f"parameters: {total:,} (trainable {trainable:,}, non-trainable {total - trainable:,})")
+    print(report.table())
     plot = plot_model(model, args.plot or path.with_suffix(".png"))
     if plot is not None:
         print(f"plot: {plot}")
@@ -56,10 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-search", action="store_true", help="skip the closing search")
     demo.set_defaults(func=_demo)
 
-    inspect = sub.add_parser("inspect", help="summary, parameter count and plot of a .keras file")
+    inspect = sub.add_parser(
+        "inspect", help="summary, parameter count, FLOPs per layer and plot of a .keras file"
+    )
     inspect.add_argument("model", help="path to a .keras file")
     inspect.add_argument("--plot", default=None, help="plot path (default: MODEL.png)")
     inspect.add_argument("--unsafe", action="store_true", help="load with safe_mode=False")
+    inspect.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (summary, FLOPs table, plot) or json (parameters and FLOPs, no plot)",
+    )
     inspect.set_defaults(func=_inspect)
 
     # Standard library only at import: `kfx tune` and `kfx train` start their children fast.

@@ -1,6 +1,7 @@
 """The `kfx` command: the demo end to end, and inspect."""
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -70,6 +71,24 @@ def test_inspect_prints_summary_params_and_plots(tmp_path):
         "probe" in proc.stdout and "parameters: 15 (trainable 15, non-trainable 0)" in proc.stdout
     )
     assert "plot:" in proc.stdout or "plot skipped" in proc.stdout
+    # the FLOPs table follows the summary: 4 x 3 multiply-accumulates, plus the bias
+    assert proc.stdout.index("MACs") > proc.stdout.index("parameters: 15")
+    assert "12 MACs, 27 FLOPs, 15 parameters" in proc.stdout
+
+
+def test_inspect_json_has_parameters_and_flops_per_layer(tmp_path):
+    x = keras.Input((4,))
+    inner = keras.Model(x, keras.layers.Dense(3, name="probe")(x), name="inner")
+    y = keras.Input((4,))
+    keras.Model(y, keras.layers.LSTM(2, name="rnn")(keras.layers.Reshape((3, 1))(inner(y)))).save(
+        tmp_path / "m.keras"
+    )
+    proc = _kfx("inspect", str(tmp_path / "m.keras"), "--format", "json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(proc.stdout)
+    assert data["flops"]["macs"] == 12 and data["flops"]["not_counted"] == ["rnn"]
+    assert data["parameters"]["total"] == data["flops"]["params"]
+    assert "inner/probe" in [row["path"] for row in data["flops"]["layers"]]
 
 
 @pytest.mark.parametrize(

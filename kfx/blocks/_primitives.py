@@ -12,9 +12,13 @@ from typing import Any
 
 import keras
 
-from kfx._validation import fail
+from kfx._validation import check_choice, fail
 
 NORMS = ("batch", "layer", None)
+DATA_FORMATS = ("channels_last", "channels_first")
+#: How a strided convolution pads: Keras' "same" (the extra row at the end) or "symmetric"
+#: (``kernel_size // 2`` on each side, then "valid", as keras.applications and PyTorch do).
+PADDINGS = ("same", "symmetric")
 
 # Keras' own default epsilon (1e-3) differs from the 1.001e-5 that keras.applications'
 # ResNet uses (taken from the original Caffe models); blocks use the latter so that a
@@ -46,7 +50,9 @@ def check_activation(block: str, value: Any) -> None:
         )
 
 
-def spatial_rank(x: Any, block: str, ranks: Iterable[int] = (1, 2, 3)) -> int:
+def spatial_rank(
+    x: Any, block: str, ranks: Iterable[int] = (1, 2, 3), data_format: str | None = None
+) -> int:
     """Spatial rank (1, 2 or 3) of a tensor of rank 3, 4 or 5 with a known channel count.
 
     Convolutions size their kernels from the channels, so an unknown count is an error here.
@@ -62,7 +68,7 @@ def spatial_rank(x: Any, block: str, ranks: Iterable[int] = (1, 2, 3)) -> int:
             + " or ".join(map(str, accepted))
             + " (batch, spatial..., channels)",
         )
-    channels(x, block)
+    channels(x, block, data_format)
     return rank - 2
 
 
@@ -77,14 +83,22 @@ def check_feature_tensor(x: Any, block: str) -> None:
         )
 
 
-def channel_axis() -> int:
-    """The channel axis of image tensors under the current `image_data_format`."""
-    return 1 if keras.config.image_data_format() == "channels_first" else -1
+def data_format(block: str, value: str | None) -> str:
+    """`value` checked ("channels_last" or "channels_first"), or the global setting when None."""
+    if value is None:
+        return keras.config.image_data_format()
+    return check_choice(block, "data_format", value, DATA_FORMATS)
 
 
-def channels(x: Any, block: str) -> int:
+def channel_axis(data_format: str | None = None) -> int:
+    """The channel axis of image tensors in `data_format` (default: `image_data_format()`)."""
+    data_format = data_format or keras.config.image_data_format()
+    return 1 if data_format == "channels_first" else -1
+
+
+def channels(x: Any, block: str, data_format: str | None = None) -> int:
     """Static channel count of `x`; a block cannot size its layers without it."""
-    value = x.shape[channel_axis()]
+    value = x.shape[channel_axis(data_format)]
     if value is None:
         fail(block, "x", f"shape {tuple(x.shape)}", "a tensor with a known channel dimension")
     return int(value)
@@ -96,33 +110,79 @@ def pick(classes: tuple, rank: int):
 
 
 CONV = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+ZERO_PAD = (keras.layers.ZeroPadding1D, keras.layers.ZeroPadding2D, keras.layers.ZeroPadding3D)
 MAX_POOL = (keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.MaxPooling3D)
 GLOBAL_AVG_POOL = (
     keras.layers.GlobalAveragePooling1D,
     keras.layers.GlobalAveragePooling2D,
     keras.layers.GlobalAveragePooling3D,
 )
+GLOBAL_MAX_POOL = (
+    keras.layers.GlobalMaxPooling1D,
+    keras.layers.GlobalMaxPooling2D,
+    keras.layers.GlobalMaxPooling3D,
+)
 
 
-def norm_layer(norm: str | None, name: str, axis: int):
+def layer_options(layer_class, data_format: str, dtype) -> dict:
+    """``data_format`` (for the layer classes that take one) and ``dtype`` keyword arguments.
+
+    Every block builds its layers with these, so one model can be channels_first or
+    bfloat16 while another is not (the global settings are only the default).
+    """
+    options = {"dtype": dtype}
+    if layer_class in _HAS_DATA_FORMAT:
+        options["data_format"] = data_format
+    return options
+
+
+_HAS_DATA_FORMAT = frozenset(
+    CONV
+    + ZERO_PAD
+    + MAX_POOL
+    + GLOBAL_AVG_POOL
+    + GLOBAL_MAX_POOL
+    + (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)
+)
+
+
+def spatial_pad(x, kernel_size: int, rank: int, name: str, data_format: str, dtype=None):
+    """Zero padding of ``kernel_size // 2`` on each side of every spatial axis."""
+    layer = pick(ZERO_PAD, rank)
+    return layer(kernel_size // 2, name=name, **layer_options(layer, data_format, dtype))(x)
+
+
+def norm_layer(norm: str | None, name: str, axis: int, dtype=None):
     """The normalization layer for `norm` ("batch", "layer") or None for no norm."""
     if norm == "batch":
-        return keras.layers.BatchNormalization(axis=axis, epsilon=BN_EPSILON, name=name)
+        return keras.layers.BatchNormalization(
+            axis=axis, epsilon=BN_EPSILON, name=name, dtype=dtype
+        )
     if norm == "layer":
-        return keras.layers.LayerNormalization(axis=axis, name=name)
+        return keras.layers.LayerNormalization(axis=axis, name=name, dtype=dtype)
     return None
 
 
-def apply_norm(x, norm: str | None, name: str, axis: int | None = None):
-    layer = norm_layer(norm, name, channel_axis() if axis is None else axis)
+def apply_norm(
+    x,
+    norm: str | None,
+    name: str,
+    axis: int | None = None,
+    data_format: str | None = None,
+    dtype=None,
+):
+    """`norm` over `axis` (default: the channel axis of `data_format`), or `x` for None."""
+    layer = norm_layer(norm, name, channel_axis(data_format) if axis is None else axis, dtype)
     return x if layer is None else layer(x)
 
 
-def apply_activation(x, activation, name: str):
-    return x if activation is None else keras.layers.Activation(activation, name=name)(x)
+def apply_activation(x, activation, name: str, dtype=None):
+    if activation is None:
+        return x
+    return keras.layers.Activation(activation, name=name, dtype=dtype)(x)
 
 
-def drop_path(x, rate: float, name: str):
+def drop_path(x, rate: float, name: str, dtype=None):
     """Stochastic depth on a residual branch: drop whole samples, scale survivors by 1/(1-rate).
 
     A core ``Dropout`` whose noise shape is 1 on every axis but the batch does exactly that,
@@ -131,4 +191,4 @@ def drop_path(x, rate: float, name: str):
     if not rate:
         return x
     noise_shape = (None,) + (1,) * (len(x.shape) - 1)
-    return keras.layers.Dropout(rate, noise_shape=noise_shape, name=name)(x)
+    return keras.layers.Dropout(rate, noise_shape=noise_shape, name=name, dtype=dtype)(x)

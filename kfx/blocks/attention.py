@@ -13,7 +13,14 @@ def check_se_ratio(block: str, ratio) -> float:
     return v.check_fraction(block, "ratio" if block == "squeeze_excite" else "se_ratio", ratio)
 
 
-def squeeze_excite(x, ratio: float = 0.25, name: str | None = None):
+def squeeze_excite(
+    x,
+    ratio: float = 0.25,
+    name: str | None = None,
+    *,
+    data_format: str | None = None,
+    dtype=None,
+):
     """Squeeze-and-excitation: rescale each channel by a gate learned from global context.
 
     Global average pooling (kept as a 1x1 map), a 1x1 convolution down to
@@ -25,6 +32,8 @@ def squeeze_excite(x, ratio: float = 0.25, name: str | None = None):
         x: Keras tensor of rank 3, 4 or 5 with a known channel count.
         ratio: bottleneck width as a fraction of the channels, in (0, 1].
         name: prefix of the layers' names; a fresh unique prefix when None.
+        data_format: "channels_last", "channels_first" or None (the global setting).
+        dtype: dtype or dtype policy of every layer (None for the global policy).
 
     Returns:
         Keras tensor of the shape of `x`.
@@ -37,12 +46,14 @@ def squeeze_excite(x, ratio: float = 0.25, name: str | None = None):
     """
     block = "squeeze_excite"
     name = c.block_name(name, block)
-    rank = c.spatial_rank(x, block)
+    data_format = c.data_format(block, data_format)
+    rank = c.spatial_rank(x, block, data_format=data_format)
     check_se_ratio(block, ratio)
-    channels = c.channels(x, block)
+    channels = c.channels(x, block, data_format)
     hidden = max(1, round(channels * ratio))
-    conv = c.pick(c.CONV, rank)
-    s = c.pick(c.GLOBAL_AVG_POOL, rank)(keepdims=True, name=name + "_squeeze")(x)
-    s = conv(hidden, 1, activation="relu", name=name + "_reduce")(s)
-    s = conv(channels, 1, activation="sigmoid", name=name + "_expand")(s)
-    return keras.layers.Multiply(name=name + "_excite")([x, s])
+    conv, pool = c.pick(c.CONV, rank), c.pick(c.GLOBAL_AVG_POOL, rank)
+    options = c.layer_options(conv, data_format, dtype)
+    s = pool(keepdims=True, name=name + "_squeeze", **c.layer_options(pool, data_format, dtype))(x)
+    s = conv(hidden, 1, activation="relu", name=name + "_reduce", **options)(s)
+    s = conv(channels, 1, activation="sigmoid", name=name + "_expand", **options)(s)
+    return keras.layers.Multiply(name=name + "_excite", dtype=dtype)([x, s])

@@ -23,11 +23,18 @@ def conv_bn_act(
     activation="relu",
     norm: str | None = "batch",
     name: str | None = None,
+    *,
+    padding: str = "same",
+    data_format: str | None = None,
+    dtype=None,
 ):
     """Convolution, then normalization, then activation: the triple every CNN repeats.
 
-    The convolution is 1D, 2D or 3D by the rank of `x` (3, 4 or 5) and follows
-    `keras.config.image_data_format()`. It has no bias when a norm follows it.
+    The convolution is 1D, 2D or 3D by the rank of `x` (3, 4 or 5). It has no bias when a
+    norm follows it. With ``padding="symmetric"`` a strided convolution pads
+    ``kernel_size // 2`` on each side (a ``name + "_pad"`` layer) instead of Keras' "same"
+    (which puts the odd row at the end): the layout of keras.applications and PyTorch, so
+    their weights give the same outputs. Output shapes are those of "same" for odd kernels.
 
     Args:
         x: Keras tensor of rank 3, 4 or 5.
@@ -38,6 +45,10 @@ def conv_bn_act(
         norm: "batch", "layer" or None.
         name: prefix of the layers' names (``name + "_conv"``, ``"_bn"``, ``"_act"``);
             a fresh unique prefix when None.
+        padding: "same" or "symmetric" (see above).
+        data_format: "channels_last" or "channels_first"; None for
+            ``keras.config.image_data_format()``.
+        dtype: dtype or dtype policy of every layer (None for the global policy).
 
     Returns:
         Keras tensor with `filters` channels.
@@ -51,29 +62,46 @@ def conv_bn_act(
     """
     block = "conv_bn_act"
     name = c.block_name(name, block)
-    rank = c.spatial_rank(x, block)
+    data_format = c.data_format(block, data_format)
+    rank = c.spatial_rank(x, block, data_format=data_format)
     _check_conv_args(block, filters, kernel_size, strides, activation)
     v.check_choice(block, "norm", norm, c.NORMS)
-    x = c.pick(c.CONV, rank)(
+    v.check_choice(block, "padding", padding, c.PADDINGS)
+    conv_padding = "same"
+    if padding == "symmetric" and strides > 1 and kernel_size > 1:
+        x = c.spatial_pad(x, kernel_size, rank, name + "_pad", data_format, dtype)
+        conv_padding = "valid"
+    layer = c.pick(c.CONV, rank)
+    x = layer(
         filters,
         kernel_size,
         strides=strides,
-        padding="same",
+        padding=conv_padding,
         use_bias=norm is None,
         name=name + "_conv",
+        **c.layer_options(layer, data_format, dtype),
     )(x)
-    x = c.apply_norm(x, norm, name + "_bn")
-    return c.apply_activation(x, activation, name + "_act")
+    x = c.apply_norm(x, norm, name + "_bn", data_format=data_format, dtype=dtype)
+    return c.apply_activation(x, activation, name + "_act", dtype)
 
 
-def _separable_conv(x, filters: int, kernel_size: int, strides: int, rank: int, name: str):
+def _separable_conv(
+    x, filters: int, kernel_size: int, strides: int, rank: int, name: str, data_format, dtype
+):
     """SeparableConv1D/2D; for 3D (which Keras lacks) a grouped depthwise Conv3D + 1x1 Conv3D."""
     if rank < 3:
         layer = (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)[rank - 1]
         return layer(
-            filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name
+            filters,
+            kernel_size,
+            strides=strides,
+            padding="same",
+            use_bias=False,
+            name=name,
+            **c.layer_options(layer, data_format, dtype),
         )(x)
-    channels = c.channels(x, "separable")
+    channels = c.channels(x, "separable", data_format)
+    options = c.layer_options(keras.layers.Conv3D, data_format, dtype)
     x = keras.layers.Conv3D(
         channels,
         kernel_size,
@@ -82,8 +110,9 @@ def _separable_conv(x, filters: int, kernel_size: int, strides: int, rank: int, 
         groups=channels,
         use_bias=False,
         name=name + "_depthwise",
+        **options,
     )(x)
-    return keras.layers.Conv3D(filters, 1, use_bias=False, name=name + "_pointwise")(x)
+    return keras.layers.Conv3D(filters, 1, use_bias=False, name=name + "_pointwise", **options)(x)
 
 
 def separable(
@@ -94,6 +123,8 @@ def separable(
     strides: int = 1,
     activation="relu",
     name: str | None = None,
+    data_format: str | None = None,
+    dtype=None,
 ):
     """Depthwise-separable convolution, batch norm and activation.
 
@@ -104,6 +135,8 @@ def separable(
         strides: stride on every spatial axis.
         activation: a keras activation name, a callable or None.
         name: prefix of the layers' names; a fresh unique prefix when None.
+        data_format: "channels_last", "channels_first" or None (the global setting).
+        dtype: dtype or dtype policy of every layer (None for the global policy).
 
     Returns:
         Keras tensor with `filters` channels.
@@ -116,8 +149,11 @@ def separable(
     """
     block = "separable"
     name = c.block_name(name, block)
-    rank = c.spatial_rank(x, block)
+    data_format = c.data_format(block, data_format)
+    rank = c.spatial_rank(x, block, data_format=data_format)
     _check_conv_args(block, filters, kernel_size, strides, activation)
-    x = _separable_conv(x, filters, kernel_size, strides, rank, name + "_sepconv")
-    x = c.apply_norm(x, "batch", name + "_bn")
-    return c.apply_activation(x, activation, name + "_act")
+    x = _separable_conv(
+        x, filters, kernel_size, strides, rank, name + "_sepconv", data_format, dtype
+    )
+    x = c.apply_norm(x, "batch", name + "_bn", data_format=data_format, dtype=dtype)
+    return c.apply_activation(x, activation, name + "_act", dtype)

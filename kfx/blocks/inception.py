@@ -9,10 +9,10 @@ from kfx.blocks import _primitives as c
 from kfx.blocks.conv import conv_bn_act
 
 
-def _branch(x, reduce, filters, kernel_size, name):
+def _branch(x, reduce, filters, kernel_size, name, options):
     if reduce is not None:
-        x = conv_bn_act(x, reduce, 1, name=name + "_reduce")
-    return conv_bn_act(x, filters, kernel_size, name=name)
+        x = conv_bn_act(x, reduce, 1, name=name + "_reduce", **options)
+    return conv_bn_act(x, filters, kernel_size, name=name, **options)
 
 
 def inception(
@@ -25,6 +25,8 @@ def inception(
     b3x3_reduce: int | None = None,
     b5x5_reduce: int | None = None,
     name: str | None = None,
+    data_format: str | None = None,
+    dtype=None,
 ):
     """Four parallel branches concatenated on the channel axis.
 
@@ -36,6 +38,8 @@ def inception(
         b1x1, b3x3, b5x5, pool_proj: output channels of each branch.
         b3x3_reduce, b5x5_reduce: channels of the 1x1 reductions; None skips them.
         name: prefix of the layers' names; a fresh unique prefix when None.
+        data_format: "channels_last", "channels_first" or None (the global setting).
+        dtype: dtype or dtype policy of every layer (None for the global policy).
 
     Returns:
         Keras tensor with ``b1x1 + b3x3 + b5x5 + pool_proj`` channels.
@@ -50,7 +54,9 @@ def inception(
     """
     block = "inception"
     name = c.block_name(name, block)
-    rank = c.spatial_rank(x, block)
+    data_format = c.data_format(block, data_format)
+    rank = c.spatial_rank(x, block, data_format=data_format)
+    options = {"data_format": data_format, "dtype": dtype}
     sizes = dict(b1x1=b1x1, b3x3=b3x3, b5x5=b5x5, pool_proj=pool_proj)
     for arg, value in sizes.items():
         v.check_positive_int(block, arg, value)
@@ -58,11 +64,14 @@ def inception(
         if value is not None:
             v.check_positive_int(block, arg, value)
 
-    pooled = c.pick(c.MAX_POOL, rank)(3, strides=1, padding="same", name=name + "_pool")(x)
+    pool = c.pick(c.MAX_POOL, rank)
+    pool_options = c.layer_options(pool, data_format, dtype)
+    pooled = pool(3, strides=1, padding="same", name=name + "_pool", **pool_options)(x)
     branches = [
-        conv_bn_act(x, b1x1, 1, name=name + "_1x1"),
-        _branch(x, b3x3_reduce, b3x3, 3, name + "_3x3"),
-        _branch(x, b5x5_reduce, b5x5, 5, name + "_5x5"),
-        conv_bn_act(pooled, pool_proj, 1, name=name + "_pool_proj"),
+        conv_bn_act(x, b1x1, 1, name=name + "_1x1", **options),
+        _branch(x, b3x3_reduce, b3x3, 3, name + "_3x3", options),
+        _branch(x, b5x5_reduce, b5x5, 5, name + "_5x5", options),
+        conv_bn_act(pooled, pool_proj, 1, name=name + "_pool_proj", **options),
     ]
-    return keras.layers.Concatenate(axis=c.channel_axis(), name=name + "_concat")(branches)
+    axis = c.channel_axis(data_format)
+    return keras.layers.Concatenate(axis=axis, name=name + "_concat", dtype=dtype)(branches)

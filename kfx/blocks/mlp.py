@@ -18,6 +18,7 @@ def mlp(
     dropout: float = 0.0,
     norm: str | None = None,
     name: str | None = None,
+    dtype=None,
 ):
     """A stack of Dense, [norm], activation, [dropout] layers.
 
@@ -28,6 +29,7 @@ def mlp(
         dropout: dropout rate after each activation.
         norm: "batch", "layer" or None, after each Dense.
         name: prefix of the layers' names (``name + "_1_dense"``, ...); unique when None.
+        dtype: dtype or dtype policy of every layer (None for the global policy).
 
     Returns:
         Keras tensor with ``units[-1]`` features.
@@ -51,9 +53,11 @@ def mlp(
     v.check_choice(block, "norm", norm, c.NORMS)
 
     for i, width in enumerate(widths, start=1):
-        x = keras.layers.Dense(width, use_bias=norm is None, name=f"{name}_{i}_dense")(x)
-        x = c.apply_norm(x, norm, f"{name}_{i}_norm", axis=-1)
-        x = c.apply_activation(x, activation, f"{name}_{i}_act")
+        x = keras.layers.Dense(width, use_bias=norm is None, name=f"{name}_{i}_dense", dtype=dtype)(
+            x
+        )
+        x = c.apply_norm(x, norm, f"{name}_{i}_norm", axis=-1, dtype=dtype)
+        x = c.apply_activation(x, activation, f"{name}_{i}_act", dtype)
         if dropout:
-            x = keras.layers.Dropout(dropout, name=f"{name}_{i}_dropout")(x)
+            x = keras.layers.Dropout(dropout, name=f"{name}_{i}_dropout", dtype=dtype)(x)
     return x

@@ -41,11 +41,37 @@ def check_stages(builder: str, **sequences) -> int:
     return lengths.pop()
 
 
-def finish(inputs, x, num_classes: int, include_top: bool, name: str, builder: str):
-    """Global average pool and a softmax classifier (when `include_top`), as keras.applications."""
+POOLINGS = (None, "avg", "max")
+
+
+def finish(
+    inputs,
+    x,
+    num_classes: int,
+    include_top: bool,
+    name: str,
+    builder: str,
+    *,
+    pooling: str | None = None,
+    data_format: str | None = None,
+    dtype=None,
+):
+    """Global average pool and a softmax classifier (when `include_top`), as keras.applications.
+
+    Without the top, `pooling` "avg" or "max" ends the network with a global pool
+    (``avg_pool`` / ``max_pool``), None with the last feature map.
+    """
+    v.check_choice(builder, "pooling", pooling, POOLINGS)
+    data_format = c.data_format(builder, data_format)
+    rank = len(x.shape) - 2
+    if include_top or pooling is not None:
+        pools = c.GLOBAL_MAX_POOL if pooling == "max" and not include_top else c.GLOBAL_AVG_POOL
+        pool = c.pick(pools, rank)
+        pool_name = "max_pool" if pools is c.GLOBAL_MAX_POOL else "avg_pool"
+        x = pool(name=pool_name, **c.layer_options(pool, data_format, dtype))(x)
     if include_top:
         v.check_positive_int(builder, "num_classes", num_classes)
-        rank = len(x.shape) - 2
-        x = c.pick(c.GLOBAL_AVG_POOL, rank)(name="avg_pool")(x)
-        x = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+        x = keras.layers.Dense(num_classes, activation="softmax", name="predictions", dtype=dtype)(
+            x
+        )
     return keras.Model(inputs, x, name=name)

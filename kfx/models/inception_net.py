@@ -11,6 +11,7 @@ from kfx.blocks import _primitives as c
 from kfx.blocks.conv import conv_bn_act
 from kfx.blocks.inception import inception
 from kfx.models._network import check_stages, finish, network_input
+from kfx.models._registry import register_model
 
 #: A module of width ``w`` splits it 4:8:2:2 over its branches with 1/16-wide 5x5 reductions
 #: (GoogLeNet's inception(3a)), so every width is a multiple of this.
@@ -40,6 +41,7 @@ def check_widths(
     return widths
 
 
+@register_model
 def inception_net(
     input_shape: Sequence[int],
     num_classes: int,
@@ -48,6 +50,9 @@ def inception_net(
     widths: Sequence[int] = (64, 128),
     blocks_per_stage: int = 1,
     include_top: bool = True,
+    pooling: str | None = None,
+    data_format: str | None = None,
+    dtype=None,
     name: str = "inception_net",
 ) -> keras.Model:
     """Stem conv, then stages of Inception modules separated by stride-2 max pools.
@@ -62,6 +67,9 @@ def inception_net(
         widths: output channels of the modules of each stage (multiples of 16).
         blocks_per_stage: Inception modules per stage.
         include_top: add global average pooling and the softmax classifier.
+        pooling: without the top: None (the feature map), "avg" or "max" (global pooling).
+        data_format: "channels_last", "channels_first" or None (the global setting).
+        dtype: dtype or dtype policy of every layer (None for the global policy).
         name: model name.
 
     Example:
@@ -74,13 +82,17 @@ def inception_net(
     v.check_positive_int(builder, "blocks_per_stage", blocks_per_stage)
     check_stages(builder, widths=widths)
     check_widths(builder, tuple(widths))
+    data_format = c.data_format(builder, data_format)
+    options = {"data_format": data_format, "dtype": dtype}
     inputs = network_input(input_shape, builder)
     rank = len(inputs.shape) - 2
+    pool = c.pick(c.MAX_POOL, rank)
 
-    x = conv_bn_act(inputs, stem_filters, 3, name="stem")
+    x = conv_bn_act(inputs, stem_filters, 3, name="stem", **options)
     for stage, width in enumerate(widths, start=1):
         if stage > 1:
-            x = c.pick(c.MAX_POOL, rank)(3, strides=2, padding="same", name=f"pool{stage}")(x)
+            pool_options = c.layer_options(pool, data_format, dtype)
+            x = pool(3, strides=2, padding="same", name=f"pool{stage}", **pool_options)(x)
         for block in range(1, blocks_per_stage + 1):
             x = inception(
                 x,
@@ -91,5 +103,6 @@ def inception_net(
                 b5x5_reduce=width // 16,
                 pool_proj=width // 8,
                 name=f"inception{stage}_{block}",
+                **options,
             )
-    return finish(inputs, x, num_classes, include_top, name, builder)
+    return finish(inputs, x, num_classes, include_top, name, builder, pooling=pooling, **options)

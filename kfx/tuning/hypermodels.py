@@ -78,7 +78,7 @@ class ResNetHyperModel(_ImageHyperModel):
         drop_path: ``(low, high)`` range of the stochastic-depth rate (hp ``drop_path``,
             step 0.05), or one value.
         learning_rate: ``(low, high)`` log-sampled range (hp ``learning_rate``), or one value.
-        kind: residual block kind, "basic", "bottleneck" or "preact" (fixed).
+        kind: residual block kind, "basic", "bottleneck", "preact" or "preact_bottleneck" (fixed).
         stem: "small" (3x3 stride-1, for small images) or "imagenet" (fixed).
         name: the hypermodel's and the models' name.
 

@@ -125,3 +125,36 @@ def test_unknown_channel_count_is_rejected(block):
     x = keras.Input((8, 8, None))
     with pytest.raises(ValueError, match=rf"{block}: argument `x`.*known channel dimension"):
         CALLS[block](x)
+
+
+def test_every_block_passes_data_format_and_dtype_to_every_layer():
+    """One model channels_first and bfloat16 while the global settings say otherwise."""
+    assert keras.config.image_data_format() == "channels_last"
+    options = {"data_format": "channels_first", "dtype": "bfloat16"}
+    x = keras.Input((8, 16, 16))
+    y = blocks.conv_bn_act(x, 8, strides=2, padding="symmetric", **options)
+    y = blocks.residual(y, 8, se_ratio=0.5, drop_path=0.1, **options)
+    y = blocks.residual(y, 4, kind="preact_bottleneck", strides=2, **options)
+    y = blocks.inception(y, b1x1=4, b3x3=4, b5x5=4, pool_proj=4, **options)
+    y = blocks.xception(y, 16, **options)
+    y = blocks.separable(y, 8, **options)
+    y = blocks.squeeze_excite(y, **options)
+    flat = keras.layers.Flatten(data_format="channels_first", dtype="bfloat16")(y)
+    z = blocks.dense_residual(
+        blocks.mlp(flat, (8,), norm="batch", dtype="bfloat16"), 8, dtype="bfloat16"
+    )
+    model = keras.Model(x, z)
+    assert tuple(y.shape) == (None, 8, 2, 2)  # channels first throughout
+    for layer in model.layers[1:]:
+        assert layer.dtype_policy.name == "bfloat16", layer.name
+        if hasattr(layer, "data_format"):
+            assert layer.data_format == "channels_first", layer.name
+        if isinstance(layer, keras.layers.BatchNormalization) and len(layer.input.shape) == 4:
+            assert layer.axis == 1, layer.name
+    out = model(np.zeros((1, 8, 16, 16), "float32"))
+    assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
+
+
+def test_bad_data_format_is_named():
+    with pytest.raises(ValueError, match="conv_bn_act: argument `data_format` got 'nhwc'"):
+        blocks.conv_bn_act(keras.Input((8, 8, 3)), 4, data_format="nhwc")

@@ -91,3 +91,29 @@ def test_dense_residual(in_units, projected):
 def test_dense_residual_sequence_input():
     x = keras.Input((5, 12))
     assert tuple(blocks.dense_residual(x, 12, norm="batch").shape) == (None, 5, 12)
+
+
+def test_preact_bottleneck_is_keras_applications_v2_block(make_input):
+    x = make_input((8, 8), 16)
+    model = keras.Model(
+        x, blocks.residual(x, 4, kind="preact_bottleneck", strides=2, padding="symmetric", name="b")
+    )
+    names = {layer.name for layer in model.layers}
+    # 16 channels in and out, strided: a 1x1 max pool subsamples the input, no projection
+    assert "b_0_pool" in names and "b_0_conv" not in names
+    assert model.get_layer("b_2_conv").strides == (2, 2) and "b_2_pad" in names
+    assert model.get_layer("b_3_conv").use_bias and "b_3_bn" not in names
+    assert model.output_shape == (None, 4, 4, 16)
+    wide = blocks.residual(make_input((8, 8), 8), 4, kind="preact_bottleneck", name="w")
+    assert tuple(wide.shape) == (None, 8, 8, 16)
+
+
+def test_symmetric_padding_pads_both_sides_like_keras_applications(make_input):
+    x = make_input((9, 9), 2)
+    for padding, pads in [("same", False), ("symmetric", True)]:
+        y = blocks.conv_bn_act(x, 4, 3, strides=2, padding=padding, name=f"c_{padding}")
+        model = keras.Model(x, y)
+        assert ("c_symmetric_pad" in {layer.name for layer in model.layers}) is pads
+        assert model.output_shape == (None, 5, 5, 4)
+    with pytest.raises(ValueError, match="residual: argument `padding` got 'valid'"):
+        blocks.residual(x, 4, padding="valid")

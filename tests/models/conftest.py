@@ -38,3 +38,20 @@ def train_steps_lower_the_loss():
 def keras_file_round_trip(tmp_path):
     """``keras_file_round_trip(model)``: ``.keras`` save and safe reload predict the same."""
     return lambda model: _keras_file_round_trip(model, tmp_path)
+
+
+#: Why the JAX rerun leaves the deep networks out (see pytest_collection_modifyitems).
+DEEP_UNDER_JAX = (
+    "deep networks repeat resnet50's and resnet50v2's blocks; under JAX their eager calls "
+    "take minutes, so the JAX rerun checks the layouts on resnet50 and resnet50v2 (the "
+    "TensorFlow suite runs them all)"
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under JAX, skip the `slow` cases of tests/models: the deep ResNets (DEEP_UNDER_JAX)."""
+    if keras.backend.backend() != "jax":
+        return
+    for item in items:
+        if "tests/models/" in str(item.path) and item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.skip(reason=DEEP_UNDER_JAX))
