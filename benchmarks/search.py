@@ -1,11 +1,14 @@
 """kfx.tuning.search vs plain keras-tuner: per-trial overhead, memory over trials, workers.
 
-(a) Overhead per trial: a search's wall time minus the time its trials spent in
-    ``model.fit``, divided by the trials, for ``kfx.tuning.search`` and for a plain
-    ``keras_tuner.RandomSearch`` on the same trivial model and data, each search in a
-    fresh process after a warm-up search of 2 trials, the two alternating. Building the
-    model, keras-tuner's bookkeeping, checkpoints, kfx's lines and HParams all count as
-    overhead. Target: kfx <= 50 ms a trial.
+(a) Overhead per trial, the way a user sees it: the wall time of one ``search()`` call
+    minus the time its trials spent in ``model.fit`` (validation included), divided by the
+    trials, for ``kfx.tuning.search`` (HParams logging on, pruning off and on) and for a
+    plain ``keras_tuner.RandomSearch`` on the same two-Dense model and data, each search
+    the first one of a fresh process that has only imported Keras, keras-tuner and kfx
+    (no warm-up search: what the first trial's build pays once is overhead too), the
+    searches alternating. Building the model, keras-tuner's bookkeeping, checkpoints,
+    kfx's lines, HParams and the per-epoch reports of pruning all count as overhead.
+    Target: kfx <= 50 ms a trial, with pruning off and on.
 (b) Memory: resident set size (``VmRSS`` in ``/proc/self/status``) after 5 trials and after
     50 trials of one search, each tuner and Keras backend (TensorFlow, JAX) in a fresh
     process (plain keras-tuner with ``--memory-tuners kfx keras_tuner``; kfx also with
@@ -103,7 +106,18 @@ def data():
     return x, x.sum(axis=1)
 
 
-def run_search(which: str, trials: int, directory: str, record_rss: bool = False, seed: int = 1):
+#: The searches of (a): which tuner, and kfx's pruner.
+OVERHEAD_SEARCHES = {"kfx": None, "kfx_median": "median", "keras_tuner": None}
+
+
+def run_search(
+    which: str,
+    trials: int,
+    directory: str,
+    record_rss: bool = False,
+    seed: int = 1,
+    epochs: int = 1,
+):
     """One search of `trials` trials; returns (timings, hypermodel)."""
     import keras_tuner
 
@@ -113,17 +127,19 @@ def run_search(which: str, trials: int, directory: str, record_rss: bool = False
     x, y = data()
     started, cpu = time.perf_counter(), time.thread_time()
     with contextlib.redirect_stdout(io.StringIO()):  # kfx's trial lines, keras-tuner's tables
-        if which == "kfx":
+        if which.startswith("kfx"):
             tuner = search(
                 hypermodel,
                 x,
                 y,
                 validation_data=(x, y),
                 max_trials=trials,
-                epochs=1,
+                epochs=epochs,
                 directory=directory,
                 overwrite=True,
                 seed=1,
+                log_dir=str(Path(directory) / "hparams"),
+                pruner=OVERHEAD_SEARCHES.get(which),
             )
         else:
             tuner = keras_tuner.RandomSearch(
@@ -135,7 +151,7 @@ def run_search(which: str, trials: int, directory: str, record_rss: bool = False
                 overwrite=True,
                 seed=1,
             )
-            tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
+            tuner.search(x, y, validation_data=(x, y), epochs=epochs, verbose=0)
     ended, cpu = time.perf_counter(), time.thread_time() - cpu
     wall = ended - started
     # The first trial's build is the build right before the first fit (keras-tuner builds
@@ -144,7 +160,7 @@ def run_search(which: str, trials: int, directory: str, record_rss: bool = False
     first_fit = next(i for i, (what, _, _) in enumerate(events) if what == "fit")
     first_trial_start = events[first_fit - 1][1]
     last_trial_end = events[-1][2]
-    completed = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+    completed = sum(t.status in ("COMPLETED", "STOPPED") for t in tuner.oracle.trials.values())
     if completed != trials:
         raise RuntimeError(f"{which}: {completed} of {trials} trials completed")
     ms = 1000 / trials
@@ -175,12 +191,16 @@ def load_average() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def overhead_child(which: str, trials: int) -> None:
-    """In a fresh process: a 2-trial warm-up search (imports, first traces), then the
-    measured one; its timings as JSON on stdout."""
+def overhead_child(which: str, trials: int, epochs: int) -> None:
+    """In a fresh process that imported what a user's script imports: one search, timed;
+    its timings as JSON on stdout."""
+    import keras  # noqa: F401
+    import keras_tuner  # noqa: F401
+
+    import kfx.tuning  # noqa: F401
+
     with tempfile.TemporaryDirectory() as work:
-        run_search(which, 2, str(Path(work) / "warmup"))
-        timings, _ = run_search(which, trials, str(Path(work) / "measured"))
+        timings, _ = run_search(which, trials, str(Path(work) / "measured"), epochs=epochs)
     print_result(timings)
 
 
@@ -191,16 +211,18 @@ def child(*args: str, backend: str = "tensorflow", env: dict | None = None) -> d
     )
 
 
-def overhead(trials: int, rounds: int) -> dict:
-    """Each search in a fresh process, the two tuners alternating: a process runs one
+def overhead(trials: int, rounds: int, epochs: int) -> dict:
+    """Each search in a fresh process, the searches alternating: a process runs one
     search, as a user's does (plain keras-tuner's trials leave graphs alive that would make
     every later collection in a shared process slower)."""
-    runs = {"kfx": [], "keras_tuner": []}
+    runs: dict[str, list] = {which: [] for which in OVERHEAD_SEARCHES}
     for r in range(rounds):
         order = list(runs) if r % 2 == 0 else list(reversed(runs))
         for which in order:
             load = load_average()
-            timings = child("--overhead-child", which, "--trials", str(trials))
+            timings = child(
+                "--overhead-child", which, "--trials", str(trials), "--epochs", str(epochs)
+            )
             runs[which].append({**timings, "load_average_before": load})
             print(
                 f"  {which:>11} round {r}: {trials} trials in {timings['wall_s']:.2f} s "
@@ -232,7 +254,7 @@ def overhead(trials: int, rounds: int) -> dict:
         fastest = min(values, key=lambda run: run["overhead_ms_per_trial"])
         for key in ("before_first_trial_ms", "after_last_trial_ms", "between_ms_per_trial"):
             best[which][key] = fastest[key]
-    return {"trials": trials, "rounds": runs, "best": best}
+    return {"trials": trials, "epochs": epochs, "rounds": runs, "best": best}
 
 
 def memory_child(which: str, trials: int) -> None:
@@ -334,6 +356,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=20, help="trials per overhead search")
     parser.add_argument("--rounds", type=int, default=2, help="overhead searches per tuner")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per overhead trial")
     parser.add_argument("--memory-trials", type=int, default=50)
     parser.add_argument(
         "--memory-backends", nargs="+", default=["tensorflow", "jax"], help="Keras backends"
@@ -351,7 +374,7 @@ def main() -> None:
     parser.add_argument("--overhead-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.overhead_child:
-        overhead_child(args.overhead_child, args.trials)
+        overhead_child(args.overhead_child, args.trials, args.epochs)
         return
     if args.memory_child:
         memory_child(args.memory_child, args.memory_trials)
@@ -370,7 +393,7 @@ def main() -> None:
         work = Path(tmp)
         if "overhead" not in args.skip:
             print(f"(a) overhead: {args.trials} trials x {args.rounds} rounds per tuner")
-            result["overhead"] = overhead(args.trials, args.rounds)
+            result["overhead"] = overhead(args.trials, args.rounds, args.epochs)
             best = result["overhead"]["best"]
             for which, values in best.items():
                 print(

@@ -8,6 +8,8 @@
 - kfx tuner classes (:class:`RandomSearch`, :class:`BayesianOptimization`,
   :class:`Hyperband`, :class:`GridSearch`, or :func:`tuner_class` of any tuner) for scripts
   that use keras-tuner directly.
+- Pruning of losing trials with any tuner but Hyperband: ``search(..., pruner="median")``,
+  :class:`MedianPruner`, :class:`ASHAPruner` (:mod:`kfx.tuning.pruners`).
 - :mod:`kfx.tuning.reports`: the per-trial lines and the summary of a search.
 - :mod:`kfx.tuning.hparams`: HParams dashboard summaries on any backend.
 - :func:`launch` (``kfx tune --workers N -- python search.py``): one chief and N workers of a
@@ -40,9 +42,21 @@ _LAZY = {
     "GridSearch": "tuners",
     "tuner_class": "tuners",
     "summary": "reports",
+    "MedianPruner": "pruners",
+    "ASHAPruner": "pruners",
+    "Pruner": "pruners",
     "launch": "launcher",
 }
-_SUBMODULES = ("cli", "hparams", "hypermodels", "launcher", "reports", "searching", "tuners")
+_SUBMODULES = (
+    "cli",
+    "hparams",
+    "hypermodels",
+    "launcher",
+    "pruners",
+    "reports",
+    "searching",
+    "tuners",
+)
 
 __all__ = ["make_tuner", "search", *_LAZY, *_SUBMODULES]
 

@@ -3,11 +3,13 @@
 keras-tuner offers hooks on the tuner (``on_trial_begin``, ``run_trial``, ...) but none on
 the oracle's trial bookkeeping or around a trial's build, and kfx needs both: it keeps a
 last good copy of the state files right after the oracle writes them, reports each trial
-the chief records, and prepares each trial's model right after it is built. So, for the
-length of one search, instance attributes shadow three methods of keras-tuner objects:
+the chief records, decides on each reported epoch whether the trial is pruned
+(:mod:`kfx.tuning.pruners`), and prepares each trial's model right after it is built. So,
+for the length of one search, instance attributes shadow five methods of keras-tuner
+objects:
 
-- ``oracle.create_trial`` and ``oracle.end_trial`` (:func:`watch_oracle`, undone by
-  :func:`unwatch_oracle`);
+- ``oracle.create_trial``, ``oracle.end_trial``, ``oracle.update_trial`` and
+  ``oracle.populate_space`` (:func:`watch_oracle`, undone by :func:`unwatch_oracle`);
 - ``hypermodel.build`` (:func:`wrapped_build`, a context manager);
 
 and :func:`adopt_class` gives an existing tuner instance a kfx tuner class (a subclass of
@@ -37,9 +39,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 #: The oracle methods :func:`watch_oracle` shadows.
-ORACLE_METHODS = ("create_trial", "end_trial")
+ORACLE_METHODS = ("create_trial", "end_trial", "update_trial", "populate_space")
 #: The oracle attributes the wrappers read.
-ORACLE_ATTRIBUTES = ("ongoing_trials",)
+ORACLE_ATTRIBUTES = ("ongoing_trials", "trials")
 #: Marks kfx's wrappers, so that they are never stacked and only they are removed.
 MARKER = "kfx_patch"
 
@@ -77,13 +79,21 @@ def watch_oracle(
     *,
     on_create: Callable[[Any], None] | None = None,
     on_end: Callable[[Any, str], None] | None = None,
+    on_update: Callable[[str, Any, Any], None] | None = None,
+    pruned_status: str | None = None,
 ) -> None:
     """Call `on_create(trial)` after each ``oracle.create_trial``, `on_end(trial, runner)`
-    after each ``oracle.end_trial``.
+    after each ``oracle.end_trial``, `on_update(trial_id, metrics, step)` before each
+    ``oracle.update_trial``.
 
-    `runner` is the tuner id that was running the trial (``"?"`` if none was). The wrappers
-    are instance attributes: :func:`unwatch_oracle` removes them and the class' methods
-    show through again.
+    `runner` is the tuner id that was running the trial (``"?"`` if none was).
+    `on_update` runs with the oracle's lock held, before the oracle records and saves the
+    epoch: a status it gives the trial is saved and sent back with the oracle's answer.
+    With `pruned_status`, trials of that status (pruned ones) are shown to the oracle's
+    ``populate_space`` as completed ones with their score, so that Bayesian optimization
+    learns from them (keras-tuner's ``BayesianOptimizationOracle`` knows only running,
+    completed and failed trials). The wrappers are instance attributes:
+    :func:`unwatch_oracle` removes them and the class' methods show through again.
 
     Raises:
         PatchError: `oracle` lacks one of :data:`ORACLE_METHODS` or
@@ -97,6 +107,7 @@ def watch_oracle(
             "(another search on this tuner has not ended)"
         )
     create_trial, end_trial = oracle.create_trial, oracle.end_trial
+    update_trial, populate_space = oracle.update_trial, oracle.populate_space
 
     @functools.wraps(create_trial)
     def create(tuner_id):
@@ -114,7 +125,46 @@ def watch_oracle(
         if on_end is not None:
             on_end(trial, runner)
 
+    @functools.wraps(update_trial)
+    def update(trial_id, metrics, step=0):
+        if on_update is None:
+            return update_trial(trial_id, metrics, step=step)
+
+        def decide_then_record():
+            on_update(trial_id, metrics, step)
+            return update_trial(trial_id, metrics, step=step)
+
+        return _synchronized(oracle, decide_then_record)
+
+    @functools.wraps(populate_space)
+    def populate(trial_id):
+        if pruned_status is None:
+            return populate_space(trial_id)
+        # create_trial, the only caller, holds the oracle's lock: nobody sees the swap.
+        pruned = [
+            t for t in oracle.trials.values() if t.status == pruned_status and t.score is not None
+        ]
+        for trial in pruned:
+            trial.status = "COMPLETED"
+        try:
+            return populate_space(trial_id)
+        finally:
+            for trial in pruned:
+                trial.status = pruned_status
+
     oracle.create_trial, oracle.end_trial = _marked(create), _marked(end)
+    oracle.update_trial, oracle.populate_space = _marked(update), _marked(populate)
+
+
+def _synchronized(oracle: Any, function: Callable[[], Any]) -> Any:
+    """`function()` with `oracle`'s lock held (keras-tuner's ``synchronized``)."""
+    import keras_tuner
+
+    return keras_tuner.synchronized(_call)(oracle, function)
+
+
+def _call(oracle: Any, function: Callable[[], Any]) -> Any:
+    return function()
 
 
 def unwatch_oracle(oracle: Any) -> None:

@@ -39,14 +39,25 @@ from kfx._tensorboard import hparams_plugin_data_pb2 as plugin_data_pb2
 from kfx._tensorboard import summary_pb2
 from kfx._validation import fail
 
-#: Session status names -> the HParams plugin's status values.
+#: Session status names -> the HParams plugin's status values. The plugin has no status
+#: for a pruned trial: a pruned session is written as "unknown" (neither a success nor a
+#: failure) in a session group named ``"<run> (pruned...)"``, the name the dashboard's
+#: table shows, and read back as "pruned".
 STATUSES = {
     "success": api_pb2.STATUS_SUCCESS,
     "failure": api_pb2.STATUS_FAILURE,
     "running": api_pb2.STATUS_RUNNING,
     "unknown": api_pb2.STATUS_UNKNOWN,
+    "pruned": api_pb2.STATUS_UNKNOWN,
 }
-_STATUS_NAMES = {value: name for name, value in STATUSES.items()}
+_STATUS_NAMES = {
+    api_pb2.STATUS_SUCCESS: "success",
+    api_pb2.STATUS_FAILURE: "failure",
+    api_pb2.STATUS_RUNNING: "running",
+    api_pb2.STATUS_UNKNOWN: "unknown",
+}
+#: What a pruned session's group name holds.
+PRUNED_MARK = "(pruned"
 
 
 def write_session(
@@ -67,8 +78,9 @@ def write_session(
         hparams: hyperparameter values by name (bool, number or str; others become str).
         metrics: metric values by name: a sequence is one value per epoch, a number a final
             value. The dashboard shows each metric's last value.
-        status: "success", "failure", "running" or "unknown".
-        group: session group name (default: the run folder's name).
+        status: "success", "failure", "running", "unknown" or "pruned".
+        group: session group name (default: the run folder's name; for a pruned trial,
+            that name and ``"(pruned)"``).
         start_time, end_time: seconds since the epoch (default: now).
         first_step: step of the first metric value (Hyperband resumes at a later epoch).
 
@@ -83,7 +95,11 @@ def write_session(
     run_dir = Path(run_dir)
     now = time.time()
     start = now if start_time is None else float(start_time)
-    start_info = _start_info(group or run_dir.name, start, hparams)
+    if group is None:
+        group = run_dir.name + (f" {PRUNED_MARK})" if status == "pruned" else "")
+    elif status == "pruned" and PRUNED_MARK not in group:
+        group += f" {PRUNED_MARK})"
+    start_info = _start_info(group, start, hparams)
     summaries = [
         (0, _plugin_summary(metadata.SESSION_START_INFO_TAG, session_start_info=start_info))
     ]
@@ -174,7 +190,7 @@ def read_sessions(log_dir: str | os.PathLike) -> dict[str, dict]:
         ``{run: {"hparams", "metrics", "status", "group", "start_time", "end_time"}}`` with
         `run` the run folder relative to `log_dir` (posix separators), `metrics` the last
         value of each scalar, `status` one of :data:`STATUSES` (``"running"`` until the
-        session end is written).
+        session end is written; ``"pruned"`` for an "unknown" one of a pruned group).
     """
     root = Path(log_dir)
     sessions: dict[str, dict] = {}
@@ -202,7 +218,10 @@ def read_sessions(log_dir: str | os.PathLike) -> dict[str, dict]:
                         end = metadata.parse_session_end_info_plugin_data(
                             value.metadata.plugin_data.content
                         )
-                        session["status"] = _STATUS_NAMES.get(end.status, "unknown")
+                        status = _STATUS_NAMES.get(end.status, "unknown")
+                        if status == "unknown" and PRUNED_MARK in session["group"]:
+                            status = "pruned"
+                        session["status"] = status
                         session["end_time"] = end.end_time_secs
                     elif value.WhichOneof("value") == "simple_value":
                         if value.tag not in last or event.step >= last[value.tag][0]:

@@ -2,8 +2,9 @@
 
 keras-tuner prints a table of every hyperparameter at each trial's start and end; a kfx
 search prints one line per trial instead (its values, score and time; a failure with its
-error and traceback file) and :func:`summary` at the end: the counts of trials and a
-table of the best ones. The numbers of a trial come from :func:`metric_series` (per-epoch
+error and traceback file; a pruned trial with the epoch it stopped after) and
+:func:`summary` at the end: the counts of trials and a table of the best ones, completed
+trials first, pruned ones after them. The numbers of a trial come from :func:`metric_series` (per-epoch
 values, never the ``History``, which holds the trial's model) and :func:`best_score`.
 
 Example:
@@ -13,6 +14,8 @@ Example:
     >>> trial_line("4", "FAILED", {"units": 5}, "val_loss", None, 0.4, who="tuner0",
     ...            error="ValueError: no")
     '[tuner0] trial 4 FAILED in 0.4 s: ValueError: no | units=5'
+    >>> trial_line("5", "STOPPED", {"units": 2}, "val_loss", 2.31, 0.5, pruned_after=2)
+    'trial 5 pruned after epoch 2 in 0.5 s: val_loss=2.31 | units=2'
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ HIDDEN = ("tuner/trial_id", "tuner/initial_epoch", "tuner/bracket", "tuner/round
 # keras-tuner's TrialStatus values (plain strings), so that this module needs no import.
 _COMPLETED = "COMPLETED"
 _FAILED = ("FAILED", "INVALID")
+#: A pruned trial's status (keras-tuner's STOPPED; see kfx.tuning.pruners).
+_PRUNED = "STOPPED"
 
 
 def summary(tuner: Any, *, top: int = TOP_TRIALS, elapsed: float | None = None) -> str:
@@ -53,41 +58,69 @@ def summary(tuner: Any, *, top: int = TOP_TRIALS, elapsed: float | None = None) 
     oracle = tuner.oracle
     trials = list(oracle.trials.values())
     done = [t for t in trials if t.status == _COMPLETED and t.score is not None]
+    pruned = [t for t in trials if t.status == _PRUNED and t.score is not None]
     failed = [t for t in trials if t.status in _FAILED]
-    other = len(trials) - len(done) - len(failed)
+    other = len(trials) - len(done) - len(pruned) - len(failed)
     head = f"search done in {elapsed:.1f} s: " if elapsed is not None else "search: "
     lines = [
         head
-        + f"{len(trials)} trials, {len(done)} completed, {len(failed)} failed"
+        + f"{len(trials)} trials, {len(done)} completed, "
+        + (f"{len(pruned)} pruned, " if pruned else "")
+        + f"{len(failed)} failed"
         + (f", {other} unfinished" if other else "")
         + f" (project {tuner.project_dir})"
     ]
-    best = [t for t in (oracle.get_best_trials(top) if done else []) if t.status == _COMPLETED]
-    if not best:
+    objective = oracle.objective
+    if done:
+        best = ranked(done, objective)[0]
+        lines.append(f"best {objective.name}: {_fmt(best.score)} (trial {best.trial_id})")
+    else:
         lines.append("no completed trial")
-        return "\n".join(lines)
-    name = oracle.objective.name
-    lines.append(f"best {name}: {_fmt(best[0].score)} (trial {best[0].trial_id})")
-    lines += _table(best, name)
+    shown = (ranked(done, objective) + ranked(pruned, objective))[:top]
+    if shown:
+        lines += _table(shown, objective.name, with_status=bool(pruned))
     return "\n".join(lines)
 
 
-def _table(best: list, objective_name: str) -> list[str]:
+def ranked(trials: list, objective: Any) -> list:
+    """`trials` best first by score, in the direction of `objective` (a keras-tuner one).
+
+    A search's ranking is the completed trials ranked, then the pruned ones: a pruned
+    trial's score is one of its early epochs, never compared with a completed trial's.
+    """
+    return sorted(trials, key=lambda t: t.score, reverse=objective.direction == "max")
+
+
+def _table(best: list, objective_name: str, *, with_status: bool = False) -> list[str]:
     """The best trials' ranks, scores and values, one aligned row each under a header."""
     keys: list[str] = []
     for t in best:
         keys += [k for k in t.hyperparameters.values if k not in HIDDEN and k not in keys]
-    rows = [["rank", "trial", objective_name, *keys]]
+    rows = [["rank", "trial", objective_name, *(["status"] if with_status else []), *keys]]
     for rank, t in enumerate(best, start=1):
         values = t.hyperparameters.values
+        status = [_status_cell(t)] if with_status else []
         rows.append(
-            [str(rank), t.trial_id, _fmt(t.score), *(_fmt(values.get(k, "-")) for k in keys)]
+            [
+                str(rank),
+                t.trial_id,
+                _fmt(t.score),
+                *status,
+                *(_fmt(values.get(k, "-")) for k in keys),
+            ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
+
+
+def _status_cell(trial: Any) -> str:
+    if trial.status != _PRUNED:
+        return "completed"
+    step = getattr(trial, "best_step", None)
+    return "pruned" if step is None else f"pruned@{int(step) + 1}"
 
 
 def trial_line(
@@ -101,27 +134,32 @@ def trial_line(
     who: str | None = None,
     error: str | None = None,
     traceback_file: Any = None,
+    pruned_after: int | None = None,
 ) -> str:
     """One trial's line: who ran it, its outcome and time, its hyperparameters.
 
     Args:
-        trial_id, status: the trial's id and keras-tuner status (anything but
-            ``"COMPLETED"`` is reported as failed).
+        trial_id, status: the trial's id and keras-tuner status (``"STOPPED"``: pruned;
+            anything else but ``"COMPLETED"`` is reported as failed).
         values: its hyperparameters' values (Hyperband's bookkeeping ones are left out).
         objective_name, score: the objective and the trial's best value of it, or None.
         seconds: how long it took, or None (unknown: the chief reporting a worker's trial).
         who: a prefix naming the process, e.g. ``"tuner0"`` or ``"chief <- tuner0"``.
         error: a failed trial's error line (default: its status).
         traceback_file: where a failed trial's traceback was written, or None.
+        pruned_after: the epochs a pruned trial ran, when known.
     """
     shown = ", ".join(
         f"{k.removeprefix('tuner/')}={_fmt(v)}" for k, v in values.items() if k not in HIDDEN
     )
     took = f" in {seconds:.1f} s" if seconds is not None else ""
     prefix = f"[{who}] " if who else ""
+    result = f"{objective_name}={_fmt(score)}" if score is not None else "no score"
     if status == _COMPLETED:
-        result = f"{objective_name}={_fmt(score)}" if score is not None else "no score"
         return f"{prefix}trial {trial_id} completed{took}: {result} | {shown}"
+    if status == _PRUNED:
+        after = f" after epoch {pruned_after}" if pruned_after is not None else ""
+        return f"{prefix}trial {trial_id} pruned{after}{took}: {result} | {shown}"
     line = f"{prefix}trial {trial_id} FAILED{took}: {error or status} | {shown}"
     if traceback_file is not None:
         line += f" | traceback: {traceback_file}"
@@ -139,7 +177,9 @@ def worker_line(tuner_id: str, seconds: float, stats: Mapping[str, Any]) -> str:
     """
     return (
         f"[{tuner_id}] done in {seconds:.1f} s: ran {stats['trials']} "
-        f"trials ({stats['failed']} failed); {stats['requests']} trial requests, "
+        f"trials ({stats['failed']} failed"
+        + (f", {stats['pruned']} pruned" if stats.get("pruned") else "")
+        + f"); {stats['requests']} trial requests, "
         f"{stats['idle']} answered idle, {stats['idle_seconds']:.1f} s in backoff"
     )
 
@@ -177,8 +217,8 @@ def metric_series(results: Any, objective_name: str) -> dict[str, list[float]]:
         if isinstance(run, keras.callbacks.History):
             series.append({k: [float(v) for v in vals] for k, vals in run.history.items()})
         elif isinstance(run, Mapping):
-            series.append({k: [float(v)] for k, v in run.items() if _is_number(v)})
-        elif _is_number(run):
+            series.append({k: [float(v)] for k, v in run.items() if is_number(v)})
+        elif is_number(run):
             series.append({objective_name: [float(run)]})
     merged = {}
     for key in sorted({k for s in series for k in s}):
@@ -186,6 +226,13 @@ def metric_series(results: Any, objective_name: str) -> dict[str, list[float]]:
         length = min(len(values) for values in lists)
         merged[key] = [sum(values[i] for values in lists) / len(lists) for i in range(length)]
     return merged
+
+
+def last_score(series: Mapping[str, list[float]], objective: Any) -> float | None:
+    """The value of `objective` at the last epoch of `series` (a pruned trial's score)."""
+    epochs = min((len(v) for v in series.values()), default=0)
+    logs = {k: v[epochs - 1] for k, v in series.items()} if epochs else {}
+    return objective.get_value(logs) if epochs and objective.has_value(logs) else None
 
 
 def best_score(series: Mapping[str, list[float]], objective: Any) -> float | None:
@@ -201,7 +248,8 @@ def best_score(series: Mapping[str, list[float]], objective: Any) -> float | Non
     return best
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A finite number (not a bool or a str)."""
     try:
         return not isinstance(value, (bool, str)) and math.isfinite(float(value))
     except (TypeError, ValueError):
@@ -217,8 +265,11 @@ def _fmt(value: Any) -> str:
 __all__ = [
     "TOP_TRIALS",
     "best_score",
+    "is_number",
     "last_line",
+    "last_score",
     "metric_series",
+    "ranked",
     "summary",
     "trial_line",
     "worker_line",

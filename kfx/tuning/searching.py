@@ -80,6 +80,11 @@ def search(
             folder: completed trials are kept and not run again.
         log_dir: folder for TensorBoard's HParams dashboard, or None.
         seed: the tuner's random seed.
+        pruner: None, "median" (:class:`kfx.tuning.MedianPruner` with its defaults),
+            "asha" (:class:`kfx.tuning.ASHAPruner`) or a pruner instance: trials that lose
+            after a few epochs stop there, with keras-tuner's ``STOPPED`` status and their
+            last epoch's score; completed trials always rank before them. Not with
+            "hyperband" (docs/tuning.md, "Pruning").
         tuner_kwargs: more arguments for the tuner class, e.g. ``executions_per_trial``,
             ``max_consecutive_failed_trials`` or Hyperband's ``factor``.
         **fit_kwargs: more arguments for ``fit`` (``batch_size``, ``callbacks``, ...);
@@ -91,13 +96,14 @@ def search(
         only the chief's can answer questions about the search once it is over.
 
     Raises:
-        ValueError: an unknown tuner name, a tuner instance together with a hypermodel, or
-            bad counts.
+        ValueError: an unknown tuner or pruner name, a tuner instance together with a
+            hypermodel, a pruner with Hyperband, or bad counts.
     """
     import keras_tuner
     from keras_tuner.engine.base_tuner import BaseTuner
 
     from kfx._validation import fail
+    from kfx.tuning import pruners as _pruners
     from kfx.tuning import tuners as _tuners
 
     # The tuner's arguments are make_tuner's; everything else goes to fit.
@@ -114,7 +120,11 @@ def search(
                 "None when `tuner` is a tuner instance (the instance has its hypermodel)",
             )
         log_dir = options.get("log_dir")
-        instance = _tuners.adopt(tuner, log_dir=None if log_dir is None else str(log_dir))
+        instance = _tuners.adopt(
+            tuner,
+            log_dir=None if log_dir is None else str(log_dir),
+            pruner=_pruners.get(options.get("pruner"), _WHERE),
+        )
     else:
         instance = make_tuner(hypermodel, tuner, **options)
     if not isinstance(instance, keras_tuner.Hyperband):
@@ -135,6 +145,7 @@ def make_tuner(
     overwrite: bool = False,
     log_dir: str | os.PathLike | None = None,
     seed: int | None = None,
+    pruner: Any = None,
     tuner_kwargs: Mapping[str, Any] | None = None,
 ) -> Any:
     """The kfx tuner that :func:`search` runs, built but not started (same arguments).
@@ -149,10 +160,15 @@ def make_tuner(
     """
     import keras_tuner
 
+    from kfx._validation import fail
+    from kfx.tuning import pruners as _pruners
     from kfx.tuning import tuners as _tuners
 
     base = _tuner_base(tuner)
     _check_arguments(hypermodel, max_trials, epochs, tuner_kwargs)
+    pruner = _pruners.get(pruner, _WHERE)
+    if pruner is not None and issubclass(base, keras_tuner.Hyperband):
+        fail(_WHERE, "pruner", pruner, "None with 'hyperband', which stops its trials itself")
     kwargs: dict[str, Any] = {
         "objective": objective,
         "directory": str(directory),
@@ -163,7 +179,7 @@ def make_tuner(
         **(tuner_kwargs or {}),
     }
     instance = _tuners.tuner_class(base)(
-        hypermodel, log_dir=None if log_dir is None else str(log_dir), **kwargs
+        hypermodel, log_dir=None if log_dir is None else str(log_dir), pruner=pruner, **kwargs
     )
     if issubclass(base, keras_tuner.Hyperband) and max_trials is not None:
         # Oracle.create_trial stops at max_trials for every oracle; Hyperband leaves it None.

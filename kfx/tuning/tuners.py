@@ -4,7 +4,8 @@
 that combination, and ``kfx.tuning.RandomSearch``, ``BayesianOptimization``, ``Hyperband``
 and ``GridSearch`` are the ready-made ones. A kfx tuner is a keras-tuner tuner (same
 arguments, same files, same chief/worker protocol) whose search reports each trial in one
-line (:mod:`kfx.tuning.reports`), logs it to HParams, keeps its state files repairable
+line (:mod:`kfx.tuning.reports`), logs it to HParams, prunes losing trials when given a
+pruner (:mod:`kfx.tuning.pruners`), keeps its state files repairable
 (:mod:`kfx.tuning._state`) and leaves no memory behind (:mod:`kfx.tuning._memory`). In a
 distributed search, an idle worker backs off before asking the chief again, a worker never
 deletes the shared project folder, and the chief exits soon after the last trial.
@@ -28,8 +29,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,7 @@ from keras_tuner.engine.trial import TrialStatus
 
 from kfx import _io
 from kfx._validation import check_non_negative_float, fail
-from kfx.tuning import _env, _memory, _patches, _single_replica, _state, reports
+from kfx.tuning import _env, _memory, _patches, _single_replica, _state, pruners, reports
 from kfx.tuning import hparams as _hparams
 from kfx.tuning.reports import summary
 
@@ -59,6 +62,8 @@ class TunerMixin:
         idle_backoff: first sleep, in seconds, of a worker told to wait (0: keras-tuner's
             behaviour, ask again at once).
         max_idle_backoff: longest such sleep.
+        pruner: None, "median", "asha" or a :class:`kfx.tuning.pruners.Pruner`: stops
+            losing trials early (not with Hyperband, which stops trials itself).
         *args, **kwargs: the tuner class' own arguments.
 
     Attributes:
@@ -73,12 +78,16 @@ class TunerMixin:
         log_dir: str | None = None,
         idle_backoff: float = IDLE_BACKOFF,
         max_idle_backoff: float = MAX_IDLE_BACKOFF,
+        pruner: Any = None,
         **kwargs,
     ):
         _prepare_project(kwargs, _env.role())
         super().__init__(*args, **kwargs)
         self._kfx_setup(
-            log_dir=log_dir, idle_backoff=idle_backoff, max_idle_backoff=max_idle_backoff
+            log_dir=log_dir,
+            idle_backoff=idle_backoff,
+            max_idle_backoff=max_idle_backoff,
+            pruner=pruner,
         )
 
     def _kfx_setup(
@@ -87,8 +96,12 @@ class TunerMixin:
         log_dir: str | None = None,
         idle_backoff: float = IDLE_BACKOFF,
         max_idle_backoff: float = MAX_IDLE_BACKOFF,
+        pruner: Any = None,
     ) -> None:
         where = type(self).__name__
+        self.kfx_pruner = pruners.get(pruner, where)
+        if self.kfx_pruner is not None and isinstance(self, keras_tuner.Hyperband):
+            fail(where, "pruner", pruner, "None with Hyperband, which stops its trials itself")
         for arg, value in (("idle_backoff", idle_backoff), ("max_idle_backoff", max_idle_backoff)):
             check_non_negative_float(where, arg, value, what="a number of seconds")
         if max_idle_backoff < idle_backoff:
@@ -96,12 +109,21 @@ class TunerMixin:
         self.kfx_log_dir = None if log_dir is None else str(log_dir)
         self.idle_backoff = float(idle_backoff)
         self.max_idle_backoff = float(max_idle_backoff)
-        self.kfx_stats = {"trials": 0, "failed": 0, "requests": 0, "idle": 0, "idle_seconds": 0.0}
+        self.kfx_stats = {
+            "trials": 0,
+            "failed": 0,
+            "pruned": 0,
+            "requests": 0,
+            "idle": 0,
+            "idle_seconds": 0.0,
+        }
         self._kfx_waiting = False  # a trial request is out and no trial came of it yet
         self._kfx_idle_streak = 0
         self._kfx_started: dict[str, float] = {}
         self._kfx_series: dict[str, list[float]] | None = None
         self._kfx_fit_verbose: Any = None
+        self._kfx_fit_epochs: float = math.inf
+        self._kfx_pruned: dict[str, int] = {}  # trial id -> the epoch it was pruned after
 
     # -- the search -------------------------------------------------------------------------
 
@@ -139,7 +161,13 @@ class TunerMixin:
         optimizer then skips the all-reduce of its one replica, which would keep the
         trial's train-step graph alive for good (:mod:`kfx.tuning._single_replica`).
         """
-        with _memory.FrozenGC() as frozen, self._kfx_wrapped_build(frozen):
+        with (
+            _memory.FrozenGC() as frozen,
+            self._kfx_wrapped_build(frozen),
+            warnings.catch_warnings(),
+        ):
+            # Reporting every epoch (pruning) is keras-tuner's "deprecated" way of reporting.
+            warnings.filterwarnings("ignore", "The use case of calling", DeprecationWarning)
             super().search(*fit_args, **fit_kwargs)
 
     def _kfx_wrapped_build(self, frozen: _memory.FrozenGC):
@@ -170,7 +198,18 @@ class TunerMixin:
             if report:
                 print(_chief_line(oracle, oracle.trials[trial.trial_id], runner), flush=True)
 
-        _patches.watch_oracle(oracle, on_create=created, on_end=ended)
+        pruner = self.kfx_pruner
+        _patches.watch_oracle(
+            oracle,
+            on_create=created,
+            on_end=ended,
+            on_update=None
+            if pruner is None
+            else lambda trial_id, metrics, step: pruners.decide(
+                pruner, oracle, trial_id, metrics, step
+            ),
+            pruned_status=None if pruner is None else pruners.PRUNED,
+        )
         return stopped
 
     def _kfx_serve(self, fit_args, fit_kwargs, stopped: threading.Event) -> None:
@@ -216,31 +255,58 @@ class TunerMixin:
     def run_trial(self, trial, *args, **kwargs):
         if self._kfx_fit_verbose is not None:
             kwargs.setdefault("verbose", self._kfx_fit_verbose)
+        self._kfx_fit_epochs = kwargs.get("epochs") or math.inf
         results = super().run_trial(trial, *args, **kwargs)
         # Numbers only: a History holds its model, which must not outlive the trial.
         self._kfx_series = reports.metric_series(results, self.oracle.objective.name)
         return results
 
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        """With a pruner: report the epoch to the oracle; stop the fit if it says pruned."""
+        super().on_epoch_end(trial, model, epoch, logs=logs)
+        if self.kfx_pruner is None or not logs:
+            return
+        metrics = {k: float(v) for k, v in logs.items() if reports.is_number(v)}
+        objective = self.oracle.objective
+        value = pruners.objective_value(objective, metrics)
+        if value is None:
+            return
+        metrics[objective.name] = value
+        answer = self.oracle.update_trial(trial.trial_id, metrics, step=epoch)
+        # A verdict on the last epoch changes nothing: the trial has run all of them.
+        if answer.status == pruners.PRUNED and epoch + 1 < self._kfx_fit_epochs:
+            model.stop_training = True
+            self._kfx_pruned[trial.trial_id] = epoch + 1
+
     def on_trial_end(self, trial):
         seconds = time.time() - self._kfx_started.pop(trial.trial_id, time.time())
         series, self._kfx_series = self._kfx_series or {}, None
-        failed = trial.status != TrialStatus.COMPLETED
+        pruned_after = self._kfx_pruned.pop(trial.trial_id, None)
+        if pruned_after is not None and trial.status == TrialStatus.COMPLETED:
+            trial.status = pruners.PRUNED  # keras-tuner calls every trial that ran completed
+        pruned = trial.status == pruners.PRUNED
+        failed = trial.status != TrialStatus.COMPLETED and not pruned
         self.kfx_stats["trials"] += 1
         self.kfx_stats["failed"] += int(failed)
+        self.kfx_stats["pruned"] += int(pruned)
         traceback_file = self._kfx_write_traceback(trial) if failed else None
+        status = "FAILED" if failed else trial.status
         if self.kfx_log_dir:
-            self._kfx_write_session(trial, series, failed, seconds)
+            self._kfx_write_session(trial, series, status, seconds, pruned_after)
         objective = self.oracle.objective
         line = reports.trial_line(
             trial.trial_id,
-            "FAILED" if failed else TrialStatus.COMPLETED,
+            status,
             trial.hyperparameters.values,
             objective.name,
-            reports.best_score(series, objective),
+            reports.last_score(series, objective)
+            if pruned
+            else reports.best_score(series, objective),
             seconds,
             who=self.tuner_id if _env.role() == "worker" else None,
             error=reports.last_line(trial.message) if failed else None,
             traceback_file=traceback_file,
+            pruned_after=pruned_after,
         )
         print(line, flush=True)
         super().on_trial_end(trial)
@@ -254,14 +320,19 @@ class TunerMixin:
         _io.write_text(path, trial.message or "(keras-tuner recorded no traceback)\n")
         return path
 
-    def _kfx_write_session(self, trial, series, failed: bool, seconds: float) -> None:
+    def _kfx_write_session(
+        self, trial, series, status: str, seconds: float, pruned_after: int | None
+    ) -> None:
         values = dict(trial.hyperparameters.values)
         try:
             _hparams.write_session(
                 Path(self.kfx_log_dir) / f"trial_{trial.trial_id}",
                 values,
                 series,
-                status="failure" if failed else "success",
+                status=_SESSION_STATUS[status],
+                group=None
+                if pruned_after is None
+                else f"trial_{trial.trial_id} (pruned after epoch {pruned_after})",
                 start_time=time.time() - seconds,
                 first_step=int(values.get("tuner/initial_epoch", 0)),
             )
@@ -331,15 +402,21 @@ def tuner_class(base: type) -> type:
     return _CLASSES[base]
 
 
-def adopt(tuner: BaseTuner, *, log_dir: str | None = None) -> BaseTuner:
-    """Give an existing keras-tuner tuner kfx's additions (in place) and return it."""
+def adopt(tuner: BaseTuner, *, log_dir: str | None = None, pruner: Any = None) -> BaseTuner:
+    """Give an existing keras-tuner tuner kfx's additions (in place) and return it.
+
+    `log_dir` and `pruner` (when not None) replace a kfx tuner's own.
+    """
     if not isinstance(tuner, BaseTuner):
         fail("adopt", "tuner", tuner, "a keras_tuner tuner instance")
     if not isinstance(tuner, TunerMixin):
         _patches.adopt_class(tuner, tuner_class(type(tuner)))
-        tuner._kfx_setup(log_dir=log_dir)
-    elif log_dir is not None:
+        tuner._kfx_setup(log_dir=log_dir, pruner=pruner)
+        return tuner
+    if log_dir is not None:
         tuner.kfx_log_dir = str(log_dir)
+    if pruner is not None:
+        tuner.kfx_pruner = pruners.get(pruner, "adopt")
     return tuner
 
 
@@ -363,6 +440,7 @@ def _prepare_project(kwargs: dict[str, Any], role: str) -> None:
 
 def _chief_line(oracle, trial, runner: str) -> str:
     """The chief's line on a trial a worker (`runner`) ended."""
+    pruned = trial.status == pruners.PRUNED and trial.best_step is not None
     return reports.trial_line(
         trial.trial_id,
         trial.status,
@@ -372,7 +450,16 @@ def _chief_line(oracle, trial, runner: str) -> str:
         None,
         who=f"chief <- {runner}",
         error=reports.last_line(trial.message),
+        pruned_after=int(trial.best_step) + 1 if pruned else None,
     )
+
+
+#: A trial's status in kfx's lines -> its HParams session status.
+_SESSION_STATUS = {
+    TrialStatus.COMPLETED: "success",
+    pruners.PRUNED: "pruned",
+    "FAILED": "failure",
+}
 
 
 @keras_tuner.synchronized

@@ -578,3 +578,70 @@ def test_srun_three_tasks_run_a_chief_and_two_workers(slurm, tmp_path):
             assert f"kfx tune [SLURM task {task}]" in out
     finally:
         run.stop()
+
+
+PRUNING_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import keras
+    from kfx import datasets
+    from kfx.tuning import MedianPruner, search
+
+    def build(hp):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([
+            keras.Input((64,)),
+            keras.layers.Dense(hp.Int("units", 8, 64, step=8), activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ])
+        model.compile(keras.optimizers.Adam(hp.Choice("lr", [1e-7, 1e-2])),
+                      "sparse_categorical_crossentropy", run_eagerly=True)
+        return model
+
+    (x, y), (xv, yv) = datasets.digits()
+    search(build, x.reshape(len(x), -1)[:400], y[:400],
+           validation_data=(xv.reshape(len(xv), -1)[:200], yv[:200]),
+           max_trials=8, epochs=4, batch_size=100, directory=sys.argv[1], seed=3,
+           pruner=MedianPruner(warmup_epochs=1, min_trials=2))
+    """
+)
+
+
+@pytest.mark.slow
+def test_distributed_search_prunes_on_the_chief(tmp_path):
+    """``kfx tune --workers 2`` of a search with a pruner: the chief decides on the epochs
+    the workers report; pruned trials stop after epoch 2 and are reported as pruned."""
+    script = tmp_path / "prune.py"
+    script.write_text(PRUNING_SCRIPT)
+    out = tmp_path / "run.out"
+    command = [sys.executable, "-m", "kfx.tuning.launcher", "--workers", "2", "--log-dir"]
+    command += [str(tmp_path / "logs"), "--timeout", "240", "--", sys.executable, str(script)]
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen(
+            [*command, str(tmp_path / "project")], stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        assert proc.wait(timeout=280) == 0, out.read_text(errors="replace")[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        text = out.read_text(errors="replace")
+        _kill_leftovers([int(m[1]) for m in re.finditer(r" pid (\d+)", text)], str(tmp_path))
+    trials = [
+        json.loads(p.read_text()) for p in (tmp_path / "project" / "kfx").glob("trial_*/trial.json")
+    ]
+    assert len(trials) == 8
+    pruned = [t for t in trials if t["status"] == "STOPPED"]
+    assert pruned and {t["status"] for t in trials} == {"STOPPED", "COMPLETED"}
+    # Two workers run trials at once, so a trial may reach epoch 2 before two others have
+    # completed (min_trials): it is then pruned at a later epoch, never at the last one.
+    for t in pruned:
+        steps = [o["step"] for o in t["metrics"]["metrics"]["val_loss"]["observations"]]
+        assert steps == list(range(len(steps))) and 2 <= len(steps) < 4, steps
+        assert t["best_step"] == steps[-1]
+    chief_log = (tmp_path / "logs" / "chief.log").read_text()
+    assert len(re.findall(r" pruned after epoch [23]: val_loss=", chief_log)) == len(pruned)
+    assert f"8 trials, {8 - len(pruned)} completed, {len(pruned)} pruned, 0 failed" in chief_log
+    workers = "".join(p.read_text() for p in (tmp_path / "logs").glob("tuner*.log"))
+    assert len(re.findall(r" pruned after epoch [23] in ", workers)) == len(pruned)
