@@ -13,11 +13,18 @@ Example:
 
 from __future__ import annotations
 
-# Registers every kfx layer with Keras, so saved models that use them load after `import kfx`.
-from kfx import layers
-from kfx._lazy import lazy
-
+# The one place of kfx's version: pyproject.toml reads it from here (setuptools `attr`), and
+# `kfx --version` prints it.
 __version__ = "0.1.0"
+
+# Before anything imports Keras: on Keras 2, or below the floors, stop with one message.
+from kfx import _requirements  # noqa: E402
+
+_requirements.check()
+
+# Registers every kfx layer with Keras, so saved models that use them load after `import kfx`.
+from kfx import layers  # noqa: E402
+from kfx._lazy import lazy  # noqa: E402
 
 _SUBMODULES = (
     "blocks",
@@ -25,6 +32,7 @@ _SUBMODULES = (
     "cli",
     "datasets",
     "distribute",
+    "migrate",
     "models",
     "nodes",
     "templates",

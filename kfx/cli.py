@@ -1,4 +1,5 @@
-"""The ``kfx`` command: ``kfx demo``, ``kfx inspect MODEL.keras``, ``kfx tune`` and ``kfx train``."""
+"""The ``kfx`` command: ``kfx demo``, ``kfx inspect MODEL.keras``, ``kfx tune``, ``kfx train``
+and ``kfx migrate``."""
 
 from __future__ import annotations
 
@@ -81,10 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Standard library only at import: `kfx tune` and `kfx train` start their children fast.
     from kfx.distribute import cli as train_cli
+    from kfx.migrate import cli as migrate_cli
     from kfx.tuning import cli as tune_cli
 
     tune_cli.add_parser(sub)
     train_cli.add_parser(sub)
+    migrate_cli.add_parser(sub)
     return parser
 
 

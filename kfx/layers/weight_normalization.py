@@ -14,6 +14,16 @@ from kfx import _validation as v
 _DATA_INIT_EPSILON = 1e-10
 
 
+def _own_variable(layer, value):
+    """`value` if it is one of `layer`'s variables, else None.
+
+    Identity with ``layer.variables`` rather than ``isinstance(value, keras.Variable)``:
+    on Keras 3.5 a layer's variables are backend variables that are not instances of
+    the exported ``keras.Variable``.
+    """
+    return value if any(value is var for var in layer.variables) else None
+
+
 def _concrete(value):
     """`value` as a NumPy array, or None when it is a traced (symbolic) value."""
     try:
@@ -74,7 +84,7 @@ class WeightNormalization(keras.layers.Wrapper):
 
     def _kernel_variable(self):
         kernel = getattr(self.layer, "kernel", None) if self.layer.built else None
-        if not isinstance(kernel, keras.Variable):
+        if _own_variable(self.layer, kernel) is None:
             v.fail(
                 type(self).__name__,
                 "layer",
@@ -148,8 +158,7 @@ class WeightNormalization(keras.layers.Wrapper):
         return outputs
 
     def _bias_variable(self):
-        bias = getattr(self.layer, "bias", None)
-        return bias if isinstance(bias, keras.Variable) else None
+        return _own_variable(self.layer, getattr(self.layer, "bias", None))
 
     def _data_init_values(self, inputs, kernel, training):
         """``(g, bias)`` giving each unit zero mean and unit variance on `inputs`."""

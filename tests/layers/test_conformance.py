@@ -487,12 +487,15 @@ import keras
 folder = sys.argv[1] if len(sys.argv) > 1 else {folder!r}
 ids = {ids!r}
 results = {{}}
-# Negative control: before `import kfx` the classes are unknown to Keras.
+# Negative control: where kfx cannot be imported, Keras does not know the classes. (Keras
+# 3.8, for one, imports the module a saved file names: kfx is blocked, as if not installed.)
+sys.modules["kfx"] = None
 try:
     keras.saving.load_model(f"{{folder}}/{{ids[0]}}.keras", safe_mode=True)
     results["__without_kfx__"] = "loaded"
 except Exception as error:
     results["__without_kfx__"] = f"{{type(error).__name__}}: {{error}}"
+del sys.modules["kfx"]
 
 import kfx  # the only import a user needs
 
@@ -554,7 +557,10 @@ def reloads(tmp_path_factory):
 
 def test_saved_files_need_kfx(reloads):
     folder, results, _ = reloads
-    assert "Could not locate class" in results["__without_kfx__"], results["__without_kfx__"]
+    error = results["__without_kfx__"]
+    # Keras 3.8 tries to import the saved module ("cannot be imported"); recent releases
+    # import only Keras' own modules ("Could not locate class").
+    assert "Could not locate class" in error or "cannot be imported" in error, error
     # `import kfx` registered the layers without importing the heavier subpackages.
     assert (folder / "stdout.txt").read_text().strip().splitlines()[-1] == "[]"
 

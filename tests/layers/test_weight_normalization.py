@@ -77,7 +77,13 @@ def test_wrapped_layer_losses_are_kept():
     y = _np(wrapper(x))
     losses = sorted(float(_np(loss)) for loss in wrapper.losses)
     kernel_l1 = 0.01 * np.abs(_np(dense.kernel)).sum()
-    activity_l2 = 0.01 * np.square(y).sum() / 4  # Keras divides by the batch size
+    # The activity loss as Keras computes it for the unwrapped layer: Keras 3.5 to 3.10 sum
+    # it over the batch, later releases divide by the batch size.
+    plain = keras.layers.Dense(2, activity_regularizer="l2")
+    plain.build((None, 3))
+    plain.set_weights(dense.get_weights())
+    np.testing.assert_allclose(_np(plain(x)), y, rtol=1e-5)  # g = ||v||: unchanged output
+    (activity_l2,) = (float(_np(loss)) for loss in plain.losses)
     np.testing.assert_allclose(losses, sorted([kernel_l1, activity_l2]), rtol=1e-4)
 
 
