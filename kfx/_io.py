@@ -57,15 +57,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+def write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> Path:
     """Atomically write `data` to `path` and return the path (fewer system calls than
-    :func:`atomic_path`: small state files are written many times a minute)."""
+    :func:`atomic_path`: small state files are written many times a minute). `mode`: the
+    new file's permission bits (default: rw-r--r--; ``kfx migrate`` keeps the old file's)."""
     path = Path(path)
     fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
-            os.fchmod(file.fileno(), _FILE_MODE)
+            os.fchmod(file.fileno(), _FILE_MODE if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

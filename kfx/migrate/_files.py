@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+
+from kfx._io import write_bytes
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
 _SKIPPED_FOLDERS = {"site-packages", "__pycache__", "node_modules"}
@@ -58,14 +59,4 @@ def collect(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path`'s content with `data` atomically, keeping its permission bits."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".kfx-tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            os.fchmod(file.fileno(), mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_bytes(path, data, mode=stat.S_IMODE(path.stat().st_mode))
