@@ -34,7 +34,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -60,6 +59,7 @@ from kfx._subcommands import (
     module_main,
 )
 from kfx._validation import check_int, fail
+from kfx.distribute.clusters import WORKER, Cluster
 
 PROG = "kfx train"
 #: The shortest use, shown when the command after ``--`` is missing.
@@ -75,9 +75,7 @@ def tf_config(addresses: Sequence[str], index: int) -> str:
     """The ``TF_CONFIG`` JSON of worker `index` in a cluster of workers at `addresses`."""
     if not 0 <= index < len(addresses):
         fail("tf_config", "index", index, f"0 <= index < {len(addresses)}")
-    return json.dumps(
-        {"cluster": {"worker": list(addresses)}, "task": {"type": "worker", "index": index}}
-    )
+    return Cluster("tf_config", WORKER, index, {WORKER: tuple(addresses)}).tf_config()
 
 
 def free_ports(count: int, host: str = DEFAULT_HOST) -> list[int]:
