@@ -36,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -239,21 +240,27 @@ def expand_nodelist(nodelist: str) -> list[str]:
 
     ``scontrol show hostnames`` expands it where SLURM is installed and configured (inside a
     step it is); elsewhere, or when it fails, this module reads the syntax itself, so a bad
-    list is the same ``ValueError`` either way.
+    list is the same ``ValueError`` either way. A list is expanded once per process: the
+    loggers ask :func:`cluster` at every epoch end, and one ``scontrol`` call is enough.
 
     Example:
         >>> from kfx.distribute.clusters import expand_nodelist
         >>> expand_nodelist("n[01-02,07],gpu1")
         ['n01', 'n02', 'n07', 'gpu1']
     """
+    return list(_expanded(nodelist))
+
+
+@functools.lru_cache(maxsize=64)
+def _expanded(nodelist: str) -> tuple[str, ...]:
     scontrol = shutil.which("scontrol")
     if scontrol is not None:
         done = subprocess.run(
             [scontrol, "show", "hostnames", nodelist], capture_output=True, text=True, timeout=60
         )
         if done.returncode == 0 and done.stdout.split():
-            return done.stdout.split()
-    return _expand_nodelist(nodelist)
+            return tuple(done.stdout.split())
+    return tuple(_expand_nodelist(nodelist))
 
 
 _ITEM = re.compile(r"(?:[^,\[\]]+|\[[^\[\]]*\])+")
