@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # The version matrix (tools/matrix.py): one venv per constraints/<row>.txt under .matrix/.
 MATRIX := $(PY) tools/matrix.py
 
-.PHONY: all demo test test-slow test-matrix test-oldest test-wheel bench docs lint format clean graphviz
+.PHONY: all demo test test-slow test-matrix test-oldest test-wheel bench docs lint format clean graphviz browser
 
 all: test
 
@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[tf-cpu,jax,dev,demo]"
+	$(PY) tools/install_tf_keras.py
 	@touch $(STAMP)
 
 # Graphviz draws model plots; without it kfx skips plots with a message.
@@ -31,16 +32,26 @@ graphviz:
 		|| echo "warning: graphviz could not be installed; model plots will be skipped"; \
 	else echo "note: graphviz 'dot' is missing and we are not root; model plots will be skipped"; fi
 
+# Headless Chromium and its driver: the tests that open TensorBoard's dashboards in a real
+# browser (selenium) skip with the reason where they cannot be installed.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver (apt-get)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+		|| echo "warning: chromium could not be installed; the browser tests will be skipped"; \
+	else echo "note: chromium is missing and we are not root; the browser tests will be skipped"; fi
+
 demo: $(STAMP) graphviz
 	$(VENV)/bin/kfx demo
 
 # The suite without its `slow` cases (real clusters, searches, whole networks), then the
 # backend-neutral part under JAX; `make test-slow` runs the slow cases (CI's second step).
-test: $(STAMP) graphviz
+test: $(STAMP) graphviz browser
 	$(PY) -m pytest -n 2 --dist worksteal -q -m "not slow"
 	KERAS_BACKEND=jax $(PY) -m pytest -n 2 --dist worksteal -q -m "not slow" $(JAX_TESTS)
 
-test-slow: $(STAMP) graphviz
+test-slow: $(STAMP) graphviz browser
 	$(PY) -m pytest -n 2 --dist worksteal -q -m slow
 	KERAS_BACKEND=jax $(PY) -m pytest -n 2 --dist worksteal -q -m slow $(JAX_TESTS)
 

@@ -14,8 +14,8 @@ anything imports it. Standard library only.
 Example:
     >>> from kfx._requirements import problem
     >>> print(problem({"keras": "2.15.0"}))
-    kfx needs Keras 3.8 or newer (Keras 3); found keras 2.15.0 (Keras 2). Upgrade it: pip install --upgrade "keras>=3.8"
-    >>> problem({"keras": "3.8.0", "tensorflow-cpu": "2.16.2"}) is None
+    kfx needs Keras 3.10 or newer (Keras 3); found keras 2.15.0 (Keras 2). Upgrade it: pip install --upgrade "keras>=3.10"
+    >>> problem({"keras": "3.10.0", "tensorflow-cpu": "2.16.2"}) is None
     True
 """
 
@@ -49,10 +49,10 @@ REQUIREMENTS = (
     Requirement(
         "Keras",
         ("keras", "keras-nightly"),
-        (3, 8),
+        (3, 10),
         required=True,
-        why="Keras before 3.8 fails to reload models that reuse a shared layer and to create "
-        "random seeds under tf.distribute",
+        why="Keras before 3.10 counts metrics wrongly under tf.distribute with more than one "
+        "replica, and before 3.7 fails to reload models that reuse a shared layer",
     ),
     Requirement(
         "TensorFlow",

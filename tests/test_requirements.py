@@ -13,7 +13,7 @@ import pytest
 from kfx import _requirements as r
 
 FINE = {
-    "keras": "3.8.0",
+    "keras": "3.10.0",
     "tensorflow-cpu": "2.16.2",
     "keras-tuner": "1.4.6",
     "tensorboard": "2.16.2",
@@ -25,14 +25,15 @@ FINE = {
     [
         (
             {**FINE, "keras": "2.15.0"},
-            "kfx needs Keras 3.8 or newer (Keras 3); found keras 2.15.0 (Keras 2). Upgrade it: "
-            'pip install --upgrade "keras>=3.8"',
+            "kfx needs Keras 3.10 or newer (Keras 3); found keras 2.15.0 (Keras 2). Upgrade it: "
+            'pip install --upgrade "keras>=3.10"',
         ),
         (
-            {**FINE, "keras": "3.5.0"},
-            "kfx needs Keras 3.8 or newer (Keras 3); found keras 3.5.0 (Keras before 3.8 fails "
-            "to reload models that reuse a shared layer and to create random seeds under "
-            'tf.distribute). Upgrade it: pip install --upgrade "keras>=3.8"',
+            {**FINE, "keras": "3.9.2"},
+            "kfx needs Keras 3.10 or newer (Keras 3); found keras 3.9.2 (Keras before 3.10 "
+            "counts metrics wrongly under tf.distribute with more than one replica, and before "
+            "3.7 fails to reload models that reuse a shared layer). Upgrade it: "
+            'pip install --upgrade "keras>=3.10"',
         ),
         (
             {**FINE, "tensorflow-cpu": "2.15.1"},
@@ -54,7 +55,7 @@ FINE = {
         ),
         (
             {"tensorflow": "2.16.1"},
-            'kfx needs Keras 3.8 or newer, which is not installed: pip install --upgrade "keras>=3.8"',
+            'kfx needs Keras 3.10 or newer, which is not installed: pip install --upgrade "keras>=3.10"',
         ),
     ],
 )
@@ -79,7 +80,7 @@ def test_floors_and_newer_pass():
     assert r.problem({"keras": "3.15.1"}) is None  # TensorFlow, keras-tuner, TensorBoard: optional
     nightly = {"keras-nightly": "3.16.0.dev2026010103", "tf-nightly": "2.22.0.dev20260227"}
     assert r.problem(nightly) is None
-    assert r.problem({**FINE, "keras": "3.10.0"}) is None  # 3.10 > 3.8 (not a string compare)
+    assert r.problem({**FINE, "keras": "3.12.0"}) is None  # 3.12 > 3.10 (not a string compare)
     r.check(lambda: FINE, environ={})
 
 
@@ -123,7 +124,7 @@ def _fake_distribution(root, name: str, version: str) -> None:
 @pytest.mark.parametrize(
     "name, version, needed",
     [
-        ("keras", "2.15.0", 'pip install --upgrade "keras>=3.8"'),
+        ("keras", "2.15.0", 'pip install --upgrade "keras>=3.10"'),
         ("tensorflow-cpu", "2.15.1", 'pip install --upgrade "tensorflow-cpu>=2.16"'),
     ],
 )

@@ -101,6 +101,7 @@ def ensure_venv(row: str) -> Path:
     constraints = CONSTRAINTS / f"{row}.txt"
     _run([*pip, "-c", str(constraints), "-e", f".[{EXTRAS}]"], cwd=ROOT)
     _check_pins(venv, constraints)
+    _run([str(venv / "bin" / "python"), str(ROOT / "tools" / "install_tf_keras.py")])
     stamp.write_text(wanted + "\n")
     print(f"matrix: {row}: venv built in {time.monotonic() - started:.0f} s", flush=True)
     return venv
