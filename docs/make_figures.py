@@ -1,7 +1,9 @@
 """Draw the figures of the docs (docs/img/*.png) from kfx code.
 
-Run by `make docs` before `mkdocs build`. Without Graphviz (model plots) or matplotlib
-(the search figure) the committed figures stay as they are and this script says so.
+Run by `make docs` before `mkdocs build`. A figure is drawn only when its file is missing,
+or every figure with ``KFX_REDRAW_FIGURES=1`` (the variable the browser tests' screenshots
+also follow), so `make docs` changes no committed file. Without Graphviz (model plots) or
+matplotlib (the search figure) the committed figures stay as they are and this script says so.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import pathlib
 import tempfile
 
@@ -215,16 +218,25 @@ def plot_search(sessions: dict, path: pathlib.Path) -> pathlib.Path | None:
     return path
 
 
+def wanted(path: pathlib.Path) -> bool:
+    """Whether to draw `path`: it is missing, or ``KFX_REDRAW_FIGURES=1`` asks for all."""
+    return os.environ.get("KFX_REDRAW_FIGURES") == "1" or not path.exists()
+
+
 def main() -> None:
-    path = plot_model(residual_block(), IMG / "residual_block.png", dpi=60)
-    print(f"figure: {path}" if path else "figures unchanged (Graphviz missing)")
-    with tempfile.TemporaryDirectory() as folder:
-        sessions = search_sessions(pathlib.Path(folder))
-    path = plot_search(sessions, IMG / "search_trials.png")
-    print(f"figure: {path}" if path else "search figure unchanged (matplotlib missing)")
-    for name, model in template_models().items():
-        plot_model(model, IMG / f"{name}.png", dpi=60)
-    print(f"figure: {activation_histograms(IMG / 'activation_histograms.png')}")
+    models = {"residual_block": residual_block(), **template_models()}  # small: built at once
+    for name, model in models.items():
+        if wanted(IMG / f"{name}.png"):
+            path = plot_model(model, IMG / f"{name}.png", dpi=60)
+            print(f"figure: {path}" if path else f"{name}.png unchanged (Graphviz missing)")
+    if wanted(IMG / "search_trials.png"):
+        with tempfile.TemporaryDirectory() as folder:
+            sessions = search_sessions(pathlib.Path(folder))
+        path = plot_search(sessions, IMG / "search_trials.png")
+        print(f"figure: {path}" if path else "search figure unchanged (matplotlib missing)")
+    if wanted(IMG / "activation_histograms.png"):
+        print(f"figure: {activation_histograms(IMG / 'activation_histograms.png')}")
+    print("figures: done (KFX_REDRAW_FIGURES=1 draws every figure again)")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib.util
 import os
@@ -113,9 +114,11 @@ def spatial(request):
     return SPATIAL[request.param]
 
 
-def _load_slurm_module():
+@functools.cache
+def _load_helper(name: str):
+    """The helper module tests/_<name>.py (tests are not a package under importlib mode)."""
     spec = importlib.util.spec_from_file_location(
-        "_kfx_test_slurm", Path(__file__).with_name("_slurm.py")
+        f"_kfx_test_{name}", Path(__file__).with_name(f"_{name}.py")
     )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
@@ -127,7 +130,7 @@ def _load_slurm_module():
 def slurm(tmp_path_factory):
     """A real single-node SLURM cluster (tests/_slurm.py) for this test process, stopped at
     the end; skips with the reason where it cannot start (not root, no apt-get)."""
-    module = _load_slurm_module()
+    module = _load_helper("slurm")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     offset = int(worker[2:]) if worker[2:].isdigit() else 0
     try:
@@ -139,6 +142,37 @@ def slurm(tmp_path_factory):
         pytest.skip(f"no SLURM cluster here: {err}")
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def tensorboard_server(tmp_path):
+    """``start(logdir) -> Server`` (tests/_tensorboard.py): a real TensorBoard on 127.0.0.1,
+    ready to answer; every server started is stopped by its PID after the test."""
+    module = _load_helper("tensorboard")
+    servers = []
+
+    def start(logdir):
+        server = module.start(logdir, tmp_path / f"tensorboard{len(servers)}.log", tmp_path)
+        servers.append(server)
+        server.wait_until_ready()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium (tests/_browser.py), quit after the test; skips with the reason
+    where Chromium, chromedriver or selenium is missing."""
+    module = _load_helper("browser")
+    try:
+        module.find_programs()
+    except module.Unavailable as err:
+        pytest.skip(f"no headless Chromium here: {err}")
+    with module.open_browser() as opened:
+        yield opened
 
 
 @pytest.fixture
