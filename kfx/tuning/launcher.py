@@ -12,9 +12,13 @@ run them and report back. :func:`launch` (the ``kfx tune`` command) does the res
    :data:`RESTART_DELAY` seconds, under the same tuner id, and the chief then hands it the
    trial it was running; at most `max_restarts` times per worker, after which everything
    is stopped (rerun the command to resume);
-4. when the chief exits, the search is over: workers get `stop_grace` seconds to exit, then
+4. watches the workers' heartbeats (:mod:`kfx.tuning._heartbeat`): a worker whose kfx
+   tuner has stopped touching its heartbeat file for `heartbeat_timeout` seconds (a
+   SIGSTOPped or frozen process) is SIGKILLed and restarted as a dead one, and its trial
+   resumes from its last completed epoch (:mod:`kfx.tuning._epochs`);
+5. when the chief exits, the search is over: workers get `stop_grace` seconds to exit, then
    SIGTERM, then SIGKILL; SIGINT or SIGTERM to the launcher stops every child the same way;
-5. returns the chief's exit status (128 + N when a signal N ended it).
+6. returns the chief's exit status (128 + N when a signal N ended it).
 
 With ``gpus_per_worker`` (``--gpus-per-worker G``) each worker sees its own G GPUs through
 ``CUDA_VISIBLE_DEVICES`` and the chief none (:mod:`kfx._gpus`): one trial per GPU slice.
@@ -41,7 +45,9 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -71,9 +77,9 @@ from kfx._subcommands import (
     launcher_handler,
     module_main,
 )
-from kfx._validation import check_int, fail
+from kfx._validation import check_int, check_positive_float, fail
 from kfx.distribute.clusters import Cluster, cluster
-from kfx.tuning import _env
+from kfx.tuning import _env, _heartbeat
 
 PROG = "kfx tune"
 #: The shortest use, shown when the command after ``--`` is missing.
@@ -97,6 +103,8 @@ _LISTENING = "listening"
 CHIEF_CHECK = 1.0
 #: The environment every process of a search gets (see the module doc).
 TRIAL_ENV = {"KFX_CLUSTER": "single"}
+#: Seconds without a heartbeat after which a worker is killed and restarted.
+HEARTBEAT_TIMEOUT = _heartbeat.DEFAULT_TIMEOUT
 
 
 @dataclass
@@ -107,6 +115,18 @@ class _Tuner(Child):
     restart_at: float | None = None
     finished: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    heartbeat: _heartbeat.Monitor | None = None  # workers only
+
+
+def _worker(name: str, folder, heartbeat_timeout: float) -> _Tuner:
+    """Worker `name`, logging to ``<name>.log`` and beating to ``<name>.heartbeat`` in `folder`."""
+    beats = folder / f"{name}.heartbeat"
+    return _Tuner(
+        name,
+        folder / f"{name}.log",
+        env=_heartbeat.worker_env(beats, heartbeat_timeout),
+        heartbeat=_heartbeat.Monitor(beats, heartbeat_timeout),
+    )
 
 
 @dataclass
@@ -137,6 +157,8 @@ class _Search:
     def start(self, tuner: _Tuner) -> None:
         """Start (or restart) `tuner` under its tuner id."""
         tuner.restart_at = None
+        if tuner.heartbeat is not None:
+            tuner.heartbeat.reset()
         env = {**self.env, **TRIAL_ENV, **tuner.env}
         tuner.start(self.command, PROG, _env.process_env(tuner.name, self.host, self.port, env))
         self.say(f"{tuner.name} pid {tuner.proc.pid} (log {tuner.log})")
@@ -192,7 +214,7 @@ class _Search:
             if worker.restart_at is not None and time.monotonic() >= worker.restart_at:
                 self.start(worker)
             return None
-        if worker.proc.poll() is None:
+        if worker.proc.poll() is None and not self.kill_if_hung(worker):
             return None
         status = exit_status(worker.proc.returncode)
         if status == 0:
@@ -216,6 +238,21 @@ class _Search:
             f"{worker.restarts}/{self.max_restarts} under the same tuner id"
         )
         return None
+
+    def kill_if_hung(self, worker: _Tuner) -> bool:
+        """SIGKILL `worker`'s process group if its heartbeat stopped; whether it did."""
+        if worker.heartbeat is None or not worker.heartbeat.hung():
+            return False
+        timeout = worker.heartbeat.timeout
+        self.say(
+            f"{worker.name} (pid {worker.proc.pid}) sent no heartbeat for {timeout:g} s "
+            f"(--heartbeat-timeout {timeout:g}); killing it",
+            error=True,
+        )
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(worker.proc.pid, signal.SIGKILL)
+        worker.proc.wait()
+        return True
 
     def remote_chief_ready(self, elapsed: float) -> int | str | None:
         """One look, from a worker task, at the chief another task starts: ``_LISTENING``,
@@ -276,6 +313,7 @@ def launch(
     env: Mapping[str, str] | None = None,
     quiet: bool = False,
     gpus_per_worker: int = 0,
+    heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
 ) -> int:
     """Run `command` as one chief and `workers` workers of a keras-tuner search.
 
@@ -293,6 +331,8 @@ def launch(
         env: environment of the processes (default: this process' environment).
         quiet: print nothing (errors included).
         gpus_per_worker: GPUs each worker sees (0: leave ``CUDA_VISIBLE_DEVICES`` alone).
+        heartbeat_timeout: seconds a worker's kfx tuner may go without a heartbeat before
+            the worker is killed and restarted (its restarts count).
 
     Returns:
         The chief's exit status; 128 + N after signal N (SIGINT: 130); 124 when `timeout`
@@ -305,7 +345,9 @@ def launch(
     command = check_command("launch", "command", command)
     check_int("launch", "max_restarts", max_restarts, minimum=0)
     check_int("launch", "gpus_per_worker", gpus_per_worker, minimum=0)
+    check_positive_float("launch", "heartbeat_timeout", heartbeat_timeout)
     options = {"max_restarts": max_restarts, "ready_timeout": ready_timeout}
+    options.update(heartbeat_timeout=heartbeat_timeout)
     options.update(stop_grace=stop_grace, timeout=timeout, env=env, quiet=quiet)
     if workers is None:
         found = cluster(os.environ if env is None else env)
@@ -338,7 +380,7 @@ def launch(
         ready_timeout=ready_timeout,
         stop_grace=stop_grace,
         chief=_Tuner(_env.CHIEF_ID, folder / "chief.log"),
-        crew=[_Tuner(f"tuner{i}", folder / f"tuner{i}.log") for i in range(workers)],
+        crew=[_worker(f"tuner{i}", folder, heartbeat_timeout) for i in range(workers)],
     )
     if slices is not None:
         search.chief.env["CUDA_VISIBLE_DEVICES"] = ""  # the oracle needs no GPU
@@ -373,6 +415,7 @@ def launch_slurm_task(
     timeout: float | None = None,
     env: Mapping[str, str] | None = None,
     quiet: bool = False,
+    heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
 ) -> int:
     """This SLURM task's part of a search: task 0 the chief, task ``r`` worker ``tuner<r-1>``.
 
@@ -385,6 +428,7 @@ def launch_slurm_task(
         chief stopped listening, GAVE_UP when its restarts ran out or the chief never
         listened, 128 + N after signal N, 124 after `timeout`.
     """
+    check_positive_float("launch_slurm_task", "heartbeat_timeout", heartbeat_timeout)
     host, _, chief_port = found.jobs["worker"][0].rpartition(":")
     port = int(chief_port) if port is None else port
     rank = found.task_index
@@ -400,13 +444,15 @@ def launch_slurm_task(
         stop_grace=stop_grace,
         chief=None,
     )
-    tuner = _Tuner(name, log_folder(log_dir) / f"{name}.log")
+    folder = log_folder(log_dir)
     if rank == 0:
+        tuner = _Tuner(name, folder / f"{name}.log")
         if not port_is_free(host, port):
             search.say(f"port {port} on {host} is in use; give another with --port", error=True)
             return GAVE_UP
         search.chief = tuner
         return _run_chief_and(search, timeout)
+    tuner = _worker(name, folder, heartbeat_timeout)
     search.crew.append(tuner)
     with supervising(search.everyone, search.say, timeout) as supervisor:
         status = supervisor.run(lambda: search.remote_chief_ready(supervisor.elapsed()))
@@ -447,6 +493,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "chief sees none); the visible GPUs are KFX_GPU_COUNT, CUDA_VISIBLE_DEVICES or "
         "nvidia-smi's (default: 0, leave CUDA_VISIBLE_DEVICES alone)",
     )
+    parser.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=HEARTBEAT_TIMEOUT,
+        metavar="S",
+        help="kill and restart a worker whose kfx tuner sent no heartbeat for S seconds (a "
+        f"stopped or frozen process; its trial resumes) (default: {HEARTBEAT_TIMEOUT:g})",
+    )
     add_command_arguments(parser, "the keras-tuner script to run", "search.py")
     return parser
 
@@ -463,6 +517,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         max_restarts=args.max_restarts,
         timeout=args.timeout,
         gpus_per_worker=args.gpus_per_worker,
+        heartbeat_timeout=args.heartbeat_timeout,
     )
 
 

@@ -6,9 +6,11 @@ and ``GridSearch`` are the ready-made ones. A kfx tuner is a keras-tuner tuner (
 arguments, same files, same chief/worker protocol) whose search reports each trial in one
 line (:mod:`kfx.tuning.reports`), logs it to HParams, prunes losing trials when given a
 pruner (:mod:`kfx.tuning.pruners`), keeps its state files repairable
-(:mod:`kfx.tuning._state`) and leaves no memory behind (:mod:`kfx.tuning._memory`). In a
-distributed search, an idle worker backs off before asking the chief again, a worker never
-deletes the shared project folder, and the chief exits soon after the last trial.
+(:mod:`kfx.tuning._state`), resumes a trial run again from its last completed epoch
+(:mod:`kfx.tuning._epochs`) and leaves no memory behind (:mod:`kfx.tuning._memory`). In a
+distributed search, an idle worker backs off before asking the chief again and beats a
+heartbeat for ``kfx tune`` (:mod:`kfx.tuning._heartbeat`), a worker never deletes the
+shared project folder, and the chief exits soon after the last trial.
 docs/tuning.md describes each of these.
 
 Example:
@@ -42,7 +44,17 @@ from keras_tuner.engine.trial import TrialStatus
 
 from kfx import _io
 from kfx._validation import check_non_negative_float, fail
-from kfx.tuning import _env, _memory, _patches, _single_replica, _state, pruners, reports
+from kfx.tuning import (
+    _env,
+    _epochs,
+    _heartbeat,
+    _memory,
+    _patches,
+    _single_replica,
+    _state,
+    pruners,
+    reports,
+)
 from kfx.tuning import hparams as _hparams
 from kfx.tuning.reports import summary
 
@@ -134,7 +146,8 @@ class TunerMixin:
         self._kfx_fit_verbose = fit_kwargs.pop("verbose", None)
         started = time.time()
         if role == "worker":
-            self._kfx_run_trials(fit_args, fit_kwargs)
+            with _heartbeat.beating():
+                self._kfx_run_trials(fit_args, fit_kwargs)
             seconds = time.time() - started
             print(reports.worker_line(self.tuner_id, seconds, self.kfx_stats), flush=True)
             return
@@ -215,6 +228,9 @@ class TunerMixin:
     def _kfx_serve(self, fit_args, fit_kwargs, stopped: threading.Event) -> None:
         """The chief: keras-tuner's oracle server, left as soon as every worker is done."""
         errors: list[BaseException] = []
+        # keras-tuner 1.4.8 saves the chief's tuner before serving; 1.4.6 and 1.4.7 do not,
+        # so a rerun chief found no tuner file to reload and handed a finished trial out again.
+        self.save()
 
         def serve():
             try:
@@ -256,10 +272,52 @@ class TunerMixin:
         if self._kfx_fit_verbose is not None:
             kwargs.setdefault("verbose", self._kfx_fit_verbose)
         self._kfx_fit_epochs = kwargs.get("epochs") or math.inf
-        results = super().run_trial(trial, *args, **kwargs)
+        if self._kfx_resumable():
+            results = self._kfx_run_resumable(trial, args, kwargs)
+        else:
+            results = super().run_trial(trial, *args, **kwargs)
         # Numbers only: a History holds its model, which must not outlive the trial.
         self._kfx_series = reports.metric_series(results, self.oracle.objective.name)
         return results
+
+    def _kfx_resumable(self) -> bool:
+        """Whether trials keep their last epoch: not Hyperband (its ``run_trial`` sets the
+        epochs itself), one execution a trial, a hypermodel whose ``fit`` is called."""
+        return (
+            self.hypermodel is not None
+            and not isinstance(self, keras_tuner.Hyperband)
+            and getattr(self, "executions_per_trial", 1) == 1
+        )
+
+    def _kfx_run_resumable(self, trial, args, kwargs):
+        """keras-tuner's ``run_trial`` with the trial's epochs saved as they complete, and
+        resumed from the last one saved; an unusable state is moved aside, with a warning,
+        and the trial runs from epoch 0."""
+        trial_dir = self.get_trial_dir(trial.trial_id)
+        try:
+            resume = _epochs.read(trial_dir)
+        except _epochs.StateError as err:
+            self._kfx_set_aside(trial_dir, err)
+            resume = None
+        try:
+            results = super().run_trial(trial, *args, **_epoch_kwargs(kwargs, trial_dir, resume))
+        except _epochs.StateError as err:  # raised as training began: no epoch has run
+            self._kfx_set_aside(trial_dir, err)
+            return super().run_trial(trial, *args, **_epoch_kwargs(kwargs, trial_dir, None))
+        if resume is not None:
+            print(f"kfx: trial {trial.trial_id} resumed at epoch {resume.next_epoch}", flush=True)
+            for result in results if isinstance(results, list) else [results]:
+                _epochs.merge_history(result, resume)
+        return results
+
+    @staticmethod
+    def _kfx_set_aside(trial_dir: str, err: _epochs.StateError) -> None:
+        aside = _epochs.set_aside(trial_dir)
+        warnings.warn(
+            f"{err} It was moved to {aside}; the trial starts again from epoch 0.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
         """With a pruner: report the epoch to the oracle; stop the fit if it says pruned."""
@@ -310,6 +368,8 @@ class TunerMixin:
         )
         print(line, flush=True)
         super().on_trial_end(trial)
+        # Only once the oracle has the trial's end: killed before, the trial resumes.
+        _epochs.clear(self.get_trial_dir(trial.trial_id))
         # (The tuner's own state file needs no copy: a cut-short one is reset on resume.)
         _memory.release_trial_memory()
 
@@ -418,6 +478,15 @@ def adopt(tuner: BaseTuner, *, log_dir: str | None = None, pruner: Any = None) -
     if pruner is not None:
         tuner.kfx_pruner = pruners.get(pruner, "adopt")
     return tuner
+
+
+def _epoch_kwargs(kwargs: dict[str, Any], trial_dir: str, resume) -> dict[str, Any]:
+    """`kwargs` for the trial's fit: its epochs saved, and started after `resume` if given."""
+    callbacks = [_epochs.EpochCheckpoint(trial_dir, resume), *(kwargs.get("callbacks") or [])]
+    kwargs = {**kwargs, "callbacks": callbacks}
+    if resume is not None:
+        kwargs["initial_epoch"] = resume.next_epoch
+    return kwargs
 
 
 def _prepare_project(kwargs: dict[str, Any], role: str) -> None:

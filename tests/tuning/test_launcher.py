@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tuning_launching import TRIALS, Run, alive, kill_leftovers, trial_states, wait_for
 
 from kfx.tuning import launcher
 
@@ -73,32 +74,6 @@ def _environments(log: Path) -> dict[str, dict[str, str]]:
     return seen
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is no longer running.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
-
-
-def _kill_leftovers(pids, marker: str) -> None:
-    """SIGKILL the listed processes that are still ours (their command line has `marker`)."""
-    for pid in pids:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if marker in cmdline:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
 def test_chief_failing_before_listening_returns_its_status(tmp_path):
     command = [sys.executable, "-c", "print('boom'); raise SystemExit(7)"]
     assert launcher.launch(command, workers=2, log_dir=tmp_path, quiet=True) == 7
@@ -135,7 +110,7 @@ def test_chief_exit_stops_workers_and_gives_its_status(tmp_path):
     assert time.monotonic() - started < 20
     starts = _starts(log)
     assert sorted(role for role, _ in starts) == ["chief", "tuner0", "tuner1"]
-    assert not any(_alive(pid) for _, pid in starts)
+    assert not any(alive(pid) for _, pid in starts)
     for role in ("chief", "tuner0", "tuner1"):
         assert (tmp_path / f"{role}.log").exists()
 
@@ -149,7 +124,7 @@ def test_dead_worker_restarts_under_its_tuner_id(tmp_path, capsys):
     assert roles.count("tuner0") == 2 and roles.count("tuner1") == 2  # killed once, restarted
     out = capsys.readouterr().out
     assert "tuner0 exited with status 137; restart 1/3 under the same tuner id" in out
-    assert not any(_alive(pid) for _, pid in _starts(log))
+    assert not any(alive(pid) for _, pid in _starts(log))
 
 
 def test_restarts_are_bounded(tmp_path, capsys):
@@ -161,7 +136,7 @@ def test_restarts_are_bounded(tmp_path, capsys):
     roles = [role for role, _ in _starts(log)]
     assert roles.count("tuner0") == 3  # first start + 2 restarts
     assert "has used its 2 restarts" in capsys.readouterr().err
-    assert not any(_alive(pid) for _, pid in _starts(log))
+    assert not any(alive(pid) for _, pid in _starts(log))
 
 
 def test_gpus_per_worker_gives_each_worker_its_slice_and_the_chief_none(tmp_path):
@@ -287,9 +262,9 @@ def test_a_slurm_worker_task_restarts_its_worker_and_stops_when_the_chief_does(t
         chief.close()  # the chief ends: the worker task stops its worker
         thread.join(timeout=60)
         assert not thread.is_alive() and outcome["status"] == 0
-        assert not _alive(starts[-1][1])
+        assert not alive(starts[-1][1])
     finally:
-        _kill_leftovers([pid for _, pid in _starts(log)], str(tmp_path))
+        kill_leftovers([pid for _, pid in _starts(log)], str(tmp_path))
 
 
 def test_a_slurm_worker_task_gives_up_when_its_chief_never_listens(tmp_path):
@@ -309,7 +284,7 @@ def test_timeout_stops_everything(tmp_path):
     command, env, log = _fake(tmp_path)
     status = launcher.launch(command, workers=1, log_dir=tmp_path, env=env, timeout=3, quiet=True)
     assert status == launcher.TIMED_OUT
-    assert not any(_alive(pid) for _, pid in _starts(log))
+    assert not any(alive(pid) for _, pid in _starts(log))
 
 
 def test_sigterm_to_the_launcher_stops_every_child(tmp_path):
@@ -333,141 +308,15 @@ def test_sigterm_to_the_launcher_stops_every_child(tmp_path):
         assert len(_starts(log)) == 3
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 128 + signal.SIGTERM
-        assert not any(_alive(pid) for _, pid in _starts(log))
+        assert not any(alive(pid) for _, pid in _starts(log))
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-        _kill_leftovers([pid for _, pid in _starts(log)], str(tmp_path))
+        kill_leftovers([pid for _, pid in _starts(log)], str(tmp_path))
 
 
 # -- real keras-tuner searches ------------------------------------------------------------------
-
-TRIALS = 6
-SEARCH_SCRIPT = textwrap.dedent(
-    """
-    import os, sys, time
-    from pathlib import Path
-    import keras, keras_tuner, numpy as np
-    from kfx.tuning import search
-
-    marks = Path(sys.argv[1])
-    marks.mkdir(parents=True, exist_ok=True)
-
-    class HyperModel(keras_tuner.HyperModel):
-        def build(self, hp):
-            model = keras.Sequential([
-                keras.Input((4,)),
-                keras.layers.Dense(hp.Int("units", 1, 100000), activation="relu"),
-                keras.layers.Dense(1),
-            ])
-            model.compile("adam", "mse")
-            return model
-
-        def fit(self, hp, model, *args, **kwargs):
-            units, pid = hp.values["units"], os.getpid()
-            (marks / f"start_{units}_{pid}").touch()
-            history = model.fit(*args, **kwargs)
-            time.sleep(float(os.environ.get("TRIAL_SLEEP", "1.5")))  # time to kill us mid-trial
-            (marks / f"done_{units}_{pid}").touch()
-            return history
-
-    x = np.random.default_rng(0).random((16, 4)).astype("float32")
-    search(HyperModel(), x, x.sum(axis=1), validation_data=(x, x.sum(axis=1)),
-           max_trials=int(sys.argv[2]), epochs=1, directory=str(marks / "project"),
-           log_dir=str(marks / "hparams"), seed=7)
-    """
-)
-
-
-class Run:
-    """``kfx tune`` (via ``python -m kfx.tuning.launcher``) as a process, with its output file."""
-
-    def __init__(
-        self,
-        tmp_path: Path,
-        name: str,
-        trials: int = TRIALS,
-        *,
-        prefix: tuple[str, ...] = (),
-        workers: tuple[str, ...] = ("--workers", "2"),
-        env: dict[str, str] | None = None,
-        launcher_command: tuple[str, ...] = (sys.executable, "-m", "kfx.tuning.launcher"),
-    ):
-        """`prefix` goes before the launcher (``srun -n 3``), `workers` are its options."""
-        self.tmp_path = tmp_path
-        self.marks = tmp_path / "marks"
-        self.out = tmp_path / f"{name}.out"
-        script = tmp_path / "search_script.py"
-        script.write_text(SEARCH_SCRIPT)
-        command = [
-            *prefix,
-            *launcher_command,
-            *workers,
-            "--log-dir",
-            str(tmp_path / "logs"),
-            "--timeout",
-            "240",
-            "--",
-            sys.executable,
-            str(script),
-            str(self.marks),
-            str(trials),
-        ]
-        with open(self.out, "wb") as out:
-            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        self.ended_at = None
-
-    def pids(self) -> dict[str, int]:
-        text = self.out.read_text(errors="replace") if self.out.exists() else ""
-        return {m[1]: int(m[2]) for m in re.finditer(r"kfx tune: (\w+) pid (\d+)", text)}
-
-    def all_pids(self) -> list[int]:
-        text = self.out.read_text(errors="replace") if self.out.exists() else ""
-        return [int(m[1]) for m in re.finditer(r" pid (\d+)", text)]
-
-    def wait(self, timeout: float) -> int:
-        status = self.proc.wait(timeout=timeout)
-        self.ended_at = time.time()
-        return status
-
-    def stop(self) -> None:
-        """Stop the launcher (it stops its children), then anything of ours still alive."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        _kill_leftovers(self.all_pids(), str(self.tmp_path))
-
-    def marks_of(self, kind: str) -> list[tuple[int, int]]:
-        return [tuple(int(v) for v in p.name.split("_")[1:]) for p in self.marks.glob(f"{kind}_*")]
-
-
-def _wait_for(predicate, timeout: float, what: str, run: Run):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        if run.proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}:\n{run.out.read_text(errors='replace')[-3000:]}")
-
-
-def _trial_states(project: Path) -> dict[str, tuple[str, int | None]]:
-    states = {}
-    for path in project.glob("trial_*/trial.json"):
-        try:
-            trial = json.loads(path.read_text())
-        except ValueError:  # cut short by a kill: kfx restores it on resume
-            continue
-        units = trial["hyperparameters"]["values"].get("units")
-        states[trial["trial_id"]] = (trial["status"], units)
-    return states
 
 
 @pytest.mark.slow
@@ -475,7 +324,7 @@ def test_distributed_search_survives_a_killed_worker(tmp_path):
     run = Run(tmp_path, "run")
     try:
         # Kill a worker in the middle of its first trial (its fit is sleeping).
-        victim_units, victim_pid = _wait_for(
+        victim_units, victim_pid = wait_for(
             lambda: next(iter(run.marks_of("start")), None), 180, "a trial to start", run
         )
         assert victim_pid in run.pids().values()
@@ -485,7 +334,7 @@ def test_distributed_search_survives_a_killed_worker(tmp_path):
         assert status == 0, out[-3000:]
         assert re.search(r"tuner\d exited with status 137; restart 1/3", out), out
 
-        states = _trial_states(run.marks / "project" / "kfx")
+        states = trial_states(run.marks / "project" / "kfx")
         assert len(states) == TRIALS
         assert all(status == "COMPLETED" for status, _ in states.values()), states
         done = run.marks_of("done")
@@ -511,15 +360,15 @@ def test_distributed_search_survives_a_killed_worker(tmp_path):
 def test_killed_chief_then_rerun_resumes_without_redoing_trials(tmp_path):
     first = Run(tmp_path, "first")
     try:
-        _wait_for(lambda: len(first.marks_of("done")) >= 2, 180, "two finished trials", first)
+        wait_for(lambda: len(first.marks_of("done")) >= 2, 180, "two finished trials", first)
         os.kill(first.pids()["chief"], signal.SIGKILL)
         status = first.wait(timeout=60)
         assert status == 128 + signal.SIGKILL
-        assert not any(_alive(pid) for pid in first.all_pids())  # the workers were stopped
+        assert not any(alive(pid) for pid in first.all_pids())  # the workers were stopped
     finally:
         first.stop()
     project = tmp_path / "marks" / "project" / "kfx"
-    completed_before = {u for s, u in _trial_states(project).values() if s == "COMPLETED"}
+    completed_before = {u for s, u in trial_states(project).values() if s == "COMPLETED"}
     assert completed_before
 
     second = Run(tmp_path, "second")
@@ -528,7 +377,7 @@ def test_killed_chief_then_rerun_resumes_without_redoing_trials(tmp_path):
         assert status == 0, second.out.read_text(errors="replace")[-3000:]
     finally:
         second.stop()
-    states = _trial_states(project)
+    states = trial_states(project)
     assert len(states) == TRIALS
     assert all(status == "COMPLETED" for status, _ in states.values()), states
     done = [units for units, _ in second.marks_of("done")]
@@ -562,7 +411,7 @@ def test_srun_three_tasks_run_a_chief_and_two_workers(slurm, tmp_path):
         status = run.wait(timeout=300)
         out = run.out.read_text(errors="replace")
         assert status == 0, out[-3000:]
-        states = _trial_states(run.marks / "project" / "kfx")
+        states = trial_states(run.marks / "project" / "kfx")
         assert len(states) == TRIALS
         assert all(state == "COMPLETED" for state, _ in states.values()), states
         done, started = run.marks_of("done"), run.marks_of("start")
@@ -627,7 +476,7 @@ def test_distributed_search_prunes_on_the_chief(tmp_path):
             proc.kill()
             proc.wait(timeout=10)
         text = out.read_text(errors="replace")
-        _kill_leftovers([int(m[1]) for m in re.finditer(r" pid (\d+)", text)], str(tmp_path))
+        kill_leftovers([int(m[1]) for m in re.finditer(r" pid (\d+)", text)], str(tmp_path))
     trials = [
         json.loads(p.read_text()) for p in (tmp_path / "project" / "kfx").glob("trial_*/trial.json")
     ]
