@@ -30,6 +30,7 @@ _ATTRIBUTES = {
     "check": "_run",
     "fix": "_run",
     "diff": "_run",
+    "convert_h5": "saved_models",
 }
 
 __all__ = sorted(_ATTRIBUTES)

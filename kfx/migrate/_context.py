@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from kfx.migrate._walk import preorder
+
 #: Spellings of the Keras package in Keras 2 code, longest first.
 _KERAS_PREFIXES = (
     "tensorflow.compat.v1.keras",
@@ -23,6 +25,7 @@ _KERAS_PREFIXES = (
     "keras",
 )
 _FRAMEWORKS = {"keras", "tensorflow", "tf_keras"}
+_VISIT = "visit_"
 
 
 def dotted(node: cst.BaseExpression | None) -> str | None:
@@ -81,6 +84,29 @@ class _ImportCollector(cst.CSTVisitor):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.defined.add(node.name.value)
 
+    def collect(self, module: cst.Module) -> None:
+        """Call this collector's ``visit_<Node>`` methods on every node of `module`, in
+        ``module.visit`` order but without rebuilding the tree (:mod:`kfx.migrate._walk`)."""
+        own = [k for k in type(self).__mro__ if k not in cst.CSTVisitor.__mro__]
+        handlers = {
+            getattr(cst, name[len(_VISIT) :]): getattr(self, name)
+            for klass in own
+            for name in vars(klass)
+            if name.startswith(_VISIT) and isinstance(getattr(cst, name[len(_VISIT) :], None), type)
+        }
+        for node in preorder(module):
+            handler = handlers.get(type(node))
+            if handler is not None:
+                handler(node)
+
+
+class _Callees(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.ids.add(id(node.func))
+
 
 class ModuleContext:
     """Imports and names of one module, shared by every rule that looks at it.
@@ -91,11 +117,12 @@ class ModuleContext:
         uses_keras: whether the module imports keras, tensorflow or tf_keras.
         needed_imports: modules a fixer's new code refers to (``"keras"``); the engine adds
             ``import keras`` where the module lacks it.
+        module: the module itself (the nodes that detectors are given belong to it).
     """
 
     def __init__(self, module: cst.Module, inherited: ModuleContext | None = None) -> None:
         collector = _ImportCollector()
-        module.visit(collector)
+        collector.collect(module)
         # A notebook cell also sees the names that the notebook's other cells import.
         self.aliases = {**(inherited.aliases if inherited else {}), **collector.aliases}
         self.star = [*(inherited.star if inherited else ()), *collector.star]
@@ -104,6 +131,27 @@ class ModuleContext:
         tops = {name.split(".")[0] for name in (*self.aliases.values(), *self.star)}
         self.uses_keras = bool(tops & _FRAMEWORKS)
         self.needed_imports: set[str] = set()
+        self.module = module
+        self._dataflow = None
+        self._callees: set[int] | None = None
+
+    def is_callee(self, node: cst.CSTNode) -> bool:
+        """Whether `node` (of :attr:`module`) is the function of a call: ``f`` in ``f(x)``."""
+        if self._callees is None:
+            collector = _Callees()
+            self.module.visit(collector)
+            self._callees = collector.ids
+        return id(node) in self._callees
+
+    @property
+    def dataflow(self):
+        """Which expressions are Keras tensors (:class:`~kfx.migrate._dataflow.Dataflow`),
+        computed on first use: only rules that meet a candidate node pay for it."""
+        if self._dataflow is None:
+            from kfx.migrate._dataflow import Dataflow
+
+            self._dataflow = Dataflow(self.module, self)
+        return self._dataflow
 
     def qualified(self, node: cst.BaseExpression | None) -> str | None:
         """The canonical dotted name `node` stands for (``K.mean`` -> ``keras.backend.mean``).

@@ -1,9 +1,13 @@
 """Run the rules over one module's source: findings, and the fixed source.
 
-One libcst transformer visits the concrete syntax tree (comments and formatting kept): for
-each node it asks the rules that look at its class for a :class:`~kfx.migrate._registry.Hit`
-on the original node, records a finding at that node's position, and when fixing lets the
-rule's fixer rewrite the updated node. Fixing repeats until a pass fixes nothing (a fix may
+Each pass first walks the concrete syntax tree read-only (:mod:`kfx.migrate._walk`, no
+copy of the tree) and asks the rules that look at each node's class for a
+:class:`~kfx.migrate._registry.Hit`. Only when fixing and some hit is fixable does one
+libcst transformer visit the tree (comments and formatting kept): it asks the rules again on
+each original node, records a finding at that node's position, and lets the rule's fixer
+rewrite the updated node. Both visit the nodes in the same order, so the findings are the
+same either way; the walk is several times cheaper than a transformer pass, which rebuilds
+every node. Fixing repeats until a pass fixes nothing (a fix may
 uncover another, ``tensorflow.python.keras.layers.core`` -> ``keras.layers.core`` ->
 ``keras.layers``), so a second ``--fix`` never changes a file. A fix whose result does not
 compile while the source did is refused: the file stays as it was and a K3000 finding says
@@ -21,7 +25,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from kfx.migrate._context import ModuleContext
 from kfx.migrate._finding import FILE_ERROR, Finding
-from kfx.migrate._registry import Rule
+from kfx.migrate._registry import Hit, Rule
+from kfx.migrate._walk import children
 
 #: Enough for chains like tensorflow.python.keras.layers.core -> keras.layers.core -> keras.layers.
 _MAX_PASSES = 4
@@ -35,10 +40,7 @@ class _RuleRunner(cst.CSTTransformer):
         self.context = context
         self.fixing = fixing
         self.findings: list[Finding] = []
-        self.by_type: dict[type, list[Rule]] = {}
-        for rule in rules:
-            for node_type in rule.nodes:
-                self.by_type.setdefault(node_type, []).append(rule)
+        self.by_type = _by_type(rules)
         self._import_depth = 0
 
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -63,32 +65,95 @@ class _RuleRunner(cst.CSTTransformer):
                 fixed = not new.deep_equals(updated)
                 updated = new
             start = self.get_metadata(PositionProvider, original).start
-            self.findings.append(
-                Finding(
-                    "",
-                    start.line,
-                    start.column + 1,
-                    rule.id,
-                    hit.message,
-                    fixable=hit.fixable and rule.fixer is not None,
-                    fix=hit.fix or rule.fix,
-                    fixed=fixed,
-                )
-            )
+            self.findings.append(_finding(rule, hit, start, fixed))
             if not isinstance(updated, type(original)):
                 break  # the node became something else: the other rules saw the original
         return updated
 
 
+_IMPORTS = (cst.Import, cst.ImportFrom)
+
+
+def _by_type(rules: Sequence[Rule]) -> dict[type, list[Rule]]:
+    by_type: dict[type, list[Rule]] = {}
+    for rule in rules:
+        for node_type in rule.nodes:
+            by_type.setdefault(node_type, []).append(rule)
+    return by_type
+
+
+def _finding(rule: Rule, hit: Hit, start, fixed: bool = False) -> Finding:
+    return Finding(
+        "",
+        start.line,
+        start.column + 1,
+        rule.id,
+        hit.message,
+        fixable=hit.fixable and rule.fixer is not None,
+        fix=hit.fix or rule.fix,
+        fixed=fixed,
+    )
+
+
+def _hits(module: cst.Module, rules: Sequence[Rule], context: ModuleContext) -> list[tuple]:
+    """``(node, rule, hit)`` for the original nodes of `module`, in :class:`_RuleRunner`'s
+    order (children first; nothing inside an import statement but the statement)."""
+    by_type = _by_type(rules)
+    found = []
+
+    def visit(node: cst.CSTNode) -> None:
+        if not isinstance(node, _IMPORTS):
+            for child in children(node):
+                visit(child)
+        for rule in by_type.get(type(node), ()):
+            hit = rule.detector(node, context)
+            if hit is not None:
+                found.append((node, rule, hit))
+
+    visit(module)
+    return found
+
+
+def _add_imports(module: cst.Module, names: set[str]) -> cst.Module:
+    """`module` with ``import <name>`` for each of `names` that it lacks at the top.
+
+    libcst's ``AddImportsVisitor`` does this, but it visits (and copies) the whole tree
+    twice while only reading and changing the module's leading statements: the docstring,
+    the first run of import lines and the statement after them. So it runs on a module of
+    just those statements, and the rest of the body is put back unchanged.
+    """
+    body = module.body
+    end = 1
+    while end < len(body) and _is_import_line(body[end]):
+        end += 1
+    head = module.with_changes(body=body[: end + 1])
+    codemod = CodemodContext()
+    for name in sorted(names):
+        AddImportsVisitor.add_needed_import(codemod, name)
+    head = AddImportsVisitor(codemod).transform_module(head)
+    return module.with_changes(body=(*head.body, *body[end + 1 :]))
+
+
+def _is_import_line(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], _IMPORTS)
+    )
+
+
 def _one_pass(module: cst.Module, rules: Sequence[Rule], fixing: bool, inherited=None):
     context = ModuleContext(module, inherited)
+    hits = _hits(module, rules, context)
+    if not (fixing and any(hit.fixable and rule.fixer is not None for _, rule, hit in hits)):
+        if not hits:
+            return module, []
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return module, [_finding(rule, hit, positions[node].start) for node, rule, hit in hits]
     runner = _RuleRunner(rules, context, fixing)
     new = MetadataWrapper(module, unsafe_skip_copy=True).visit(runner)
     if context.needed_imports and any(f.fixed for f in runner.findings):
-        codemod = CodemodContext()
-        for name in sorted(context.needed_imports):
-            AddImportsVisitor.add_needed_import(codemod, name)
-        new = AddImportsVisitor(codemod).transform_module(new)
+        new = _add_imports(new, context.needed_imports)
     return new, runner.findings
 
 

@@ -2,7 +2,8 @@
 
 Folders are searched recursively for ``.py`` files and ``.ipynb`` notebooks, skipping
 virtual environments (``.venv``, ``site-packages``), caches and hidden folders, since code
-there is not the project's. A file given by name is always read. Writes are atomic (a
+there is not the project's. A file given by name is always read; saved models (``.h5``, a
+SavedModel folder) only when given by name. Writes are atomic (a
 temporary file in the same folder, then ``os.replace``) and keep the file's permissions,
 so an interrupted run never leaves half a script.
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kfx._io import write_bytes
+from kfx.migrate.saved_models import is_saved_model_folder
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
 _SKIPPED_FOLDERS = {"site-packages", "__pycache__", "node_modules"}
@@ -45,7 +47,9 @@ def collect(paths: Iterable[str | os.PathLike]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if path.is_dir() and is_saved_model_folder(path):
+            files.append(path)  # converted as a whole, never searched
+        elif path.is_dir():
             if not os.access(path, os.R_OK | os.X_OK):
                 raise PathError(f"kfx migrate: cannot read folder {str(path)!r}")
             files += _walk(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from kfx.migrate._context import dotted
@@ -70,3 +72,26 @@ def callee_last(call: cst.Call) -> str | None:
 def expression(code: str) -> cst.BaseExpression:
     """Parse one expression of new code."""
     return cst.parse_expression(code)
+
+
+def no_space_equal() -> cst.AssignEqual:
+    """The ``=`` of a keyword argument as PEP 8 writes it (``axis=-1``)."""
+    return cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+    )
+
+
+def append_keywords(
+    args: Sequence[cst.Arg], keywords: dict[str, str | cst.BaseExpression]
+) -> list[cst.Arg]:
+    """`args` followed by ``name=value`` for each of `keywords` (source text or an
+    expression), commas as ``, ``."""
+    args = list(args)
+    for name, code in keywords.items():
+        if args:
+            args[-1] = args[-1].with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
+        value = expression(code) if isinstance(code, str) else code
+        args.append(cst.Arg(value, keyword=cst.Name(name), equal=no_space_equal()))
+    return args

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from kfx.migrate import _notebook
+from kfx.migrate import _notebook, saved_models
 from kfx.migrate._engine import imports_context, run_source, syntax_error_finding
 from kfx.migrate._files import collect, write_atomic
 from kfx.migrate._finding import FILE_ERROR, Finding
@@ -31,7 +31,6 @@ from kfx.migrate._registry import select_rules
 PARALLEL_MIN_FILES = 48
 #: Batches per worker: small enough to balance uneven files, large enough to amortise.
 _BATCHES_PER_WORKER = 4
-_SAVED_MODELS = (".h5", ".hdf5", ".keras")
 
 
 @dataclasses.dataclass
@@ -115,8 +114,12 @@ def _cell_diffs(path: str, data: bytes, new: bytes) -> str:
 def process_file(path: Path, rules, mode: str) -> FileResult:
     """Check (`mode` ``"check"``), fix (``"fix"``, writes) or diff (``"diff"``) one file."""
     name = str(path)
-    if path.suffix in _SAVED_MODELS:
-        return FileResult(name, [_file_error(name, "saved models are not converted yet; skipped")])
+    if path.suffix in saved_models.H5_SUFFIXES:
+        return FileResult(name, saved_models.migrate_h5(path, write=mode == "fix"))
+    if path.is_dir():  # collect() only returns SavedModel folders
+        return FileResult(name, saved_models.saved_model_findings(path))
+    if path.suffix == ".keras":  # already the Keras 3 format
+        return FileResult(name, [])
     try:
         data = path.read_bytes()
     except OSError as error:

@@ -29,6 +29,7 @@ DESCRIPTION = (
     "(recursively; .venv, site-packages and hidden folders are skipped) and .ipynb notebooks. "
     "--fix rewrites what is safe (comments and formatting kept, files written atomically, "
     "untouched files keep their bytes and mtime); the rest is reported with the Keras 3 way. "
+    "A Keras 2 model.h5 given by name becomes model.keras with --fix. "
     "Exit status: 0 no findings, 1 findings left, 2 usage error or unreadable PATH."
 )
 EPILOG = "example: kfx migrate train.py notebooks/ --diff; rule list: kfx migrate --list-rules"
@@ -48,7 +49,10 @@ def add_parser(subparsers, name: str = "migrate") -> argparse.ArgumentParser:
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``migrate`` arguments to `parser` (the subcommand's or a stand-alone one)."""
     parser.add_argument(
-        "paths", nargs="*", metavar="PATH", help=".py files, folders, .ipynb notebooks"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help=".py files, folders, .ipynb notebooks, Keras 2 .h5 models",
     )
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--fix", action="store_true", help="apply every safe fix in place")
@@ -149,7 +153,7 @@ def run(args) -> int:
     if args.list_rules:
         return _list_rules(args.format)
     if not args.paths:
-        return _usage("give at least one PATH (a .py file, a folder or a .ipynb notebook)")
+        return _usage("give at least one PATH (a .py file, a folder, a notebook or a .h5 model)")
     if args.jobs is not None and args.jobs < 1:
         return _usage(f"--jobs got {args.jobs}; expected a positive int")
     from kfx.migrate._files import PathError

@@ -95,3 +95,43 @@ def test_a_fix_that_would_not_compile_is_refused(monkeypatch):
     fixed, findings = fix_source(source, select=["K3101"])
     assert fixed == source
     assert findings[0].rule == "K3000" and "would not compile" in findings[0].message
+
+
+def test_tensorflow_ops_outside_model_code_are_not_reported():
+    source = (
+        "import tensorflow as tf\n"
+        "import numpy as np\n"
+        "x = tf.constant(np.ones((2, 3)))\n"
+        "y = tf.concat([x, x], axis=0)\n"
+        "def loss(y_true, y_pred):\n"
+        "    return tf.reduce_mean(tf.square(y_true - y_pred))\n"
+        "class Block(tf.keras.layers.Layer):\n"
+        "    def call(self, inputs):\n"
+        "        return tf.nn.relu(self.dense(inputs))\n"
+    )
+    assert [f.text() for f in check_source(source, select=["K35"])] == []
+
+
+def test_a_keras_tensor_reaches_through_functions_and_model_outputs():
+    source = (
+        "import tensorflow as tf\n"
+        "base = tf.keras.applications.ResNet50(weights=None)\n"
+        "pooled = tf.reduce_mean(base.output, axis=[1, 2], name='gap')\n"
+        "def block(x):\n"
+        "    y = tf.keras.layers.Conv2D(8, 3)(x)\n"
+        "    return tf.nn.relu(y)\n"
+    )
+    found = check_source(source, select=["K3501"])
+    assert sorted((f.line, f.fixable) for f in found) == [(3, False), (6, True)]
+    fixed = fix_source(source, select=["K3501"])[0]
+    assert "keras.ops.relu(y)" in fixed and "tf.reduce_mean(base.output" in fixed
+
+
+def test_every_addons_equivalent_exists():
+    import importlib
+
+    from kfx.migrate._addons import ADDONS
+
+    for short, equivalent in ADDONS.items():
+        module, _, name = equivalent.target.rpartition(".")
+        assert hasattr(importlib.import_module(module), name), (short, equivalent.target)

@@ -2,71 +2,162 @@
 
 TensorFlow Addons ended without Keras 3 support, so ``import tensorflow_addons`` fails or
 pulls Keras 2 into a Keras 3 project. Its layers, optimizers, activations, losses and
-callbacks have Keras 3 or kfx equivalents; where the semantics or defaults differ, the hint
-says what to pass to keep the numbers. Reported, not rewritten: the replacements need
-``import kfx`` or changed arguments.
+callbacks have Keras 3 or kfx equivalents (the table is :data:`kfx.migrate._addons.ADDONS`);
+a call is rewritten where passing tfa's defaults keeps the numbers, and reported with the
+arguments to pass where the semantics differ.
 
 Example:
-    >>> from kfx.migrate import check_source
-    >>> code = "import tensorflow_addons as tfa\\nlayer = tfa.layers.GroupNormalization(groups=8)\\n"
-    >>> [f.fix for f in check_source(code)]
-    ['`keras.layers.GroupNormalization(groups=8)` (same arguments)']
+    >>> from kfx.migrate import fix_source
+    >>> code = "import tensorflow_addons as tfa\\nnorm = tfa.layers.InstanceNormalization()\\n"
+    >>> print(fix_source(code)[0])
+    import tensorflow_addons as tfa
+    import keras
+    <BLANKLINE>
+    norm = keras.layers.GroupNormalization(groups=-1)
+    <BLANKLINE>
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
+from kfx.migrate._addons import ADDONS, Equivalent
+from kfx.migrate._context import dotted
+from kfx.migrate._nodes import append_keywords, expression, keyword, positional
 from kfx.migrate._registry import Hit, register_rule
 
-#: TensorFlow Addons name (after ``tensorflow_addons.``) -> its Keras 3 or kfx way.
-_EQUIVALENTS = {
-    "layers.WeightNormalization": "`kfx.layers.WeightNormalization(layer, data_init=...)` "
-    "(same data-dependent init)",
-    "layers.StochasticDepth": "`x + kfx.layers.StochasticDepth(rate)(branch)`: tfa's "
-    "`survival_probability=p` is `rate=1 - p`",
-    "layers.Maxout": "`kfx.layers.Maxout(num_units, axis=-1)` (tfa's channel grouping)",
-    "layers.GroupNormalization": "`keras.layers.GroupNormalization(groups=8)` (same arguments)",
-    "layers.InstanceNormalization": "`keras.layers.GroupNormalization(groups=-1)` "
-    "(one group per channel)",
-    "optimizers.AdamW": "`keras.optimizers.AdamW(learning_rate, weight_decay=wd / lr)`: tfa's "
-    "decay is not scaled by the learning rate, Keras 3's is",
-    "activations.gelu": "`keras.activations.gelu(x, approximate=True)` (tfa's default is the "
-    "tanh approximation, Keras 3's is exact)",
-    "activations.mish": "`keras.activations.mish`",
-    "losses.SigmoidFocalCrossEntropy": "`keras.losses.BinaryFocalCrossentropy(alpha=0.25, "
-    "gamma=2.0, apply_class_balancing=True, reduction='none')`",
-    "callbacks.TimeStopping": "`kfx.callbacks.TimeStopping(seconds)`",
-}
+_PREFIX = "tensorflow_addons."
+#: tfa AdamW keywords that mean the same in Keras 3's AdamW.
+_ADAMW_SAME = {"beta_1", "beta_2", "epsilon", "amsgrad", "name"}
+#: tfa AdamW's default learning rate.
+_ADAMW_LEARNING_RATE = "0.001"
+
+
+def _addons_name(node: cst.BaseExpression, context) -> str | None:
+    name = context.qualified(node)
+    if name is None or not name.startswith(_PREFIX):
+        return None
+    short = name[len(_PREFIX) :]
+    return short if short in ADDONS else None
+
+
+def _missing_defaults(node: cst.Call, equivalent: Equivalent) -> dict[str, str] | None:
+    """The defaults to add to call `node`, or None when its arguments do not fit."""
+    count = len(positional(node))
+    if count > len(equivalent.params) or any(a.star for a in node.args):
+        return None
+    given = {a.keyword.value for a in node.args if a.keyword} | set(equivalent.params[:count])
+    return {k: v for k, v in equivalent.defaults.items() if k not in given}
+
+
+def _number(arg: cst.Arg | None) -> str | None:
+    if arg is not None and isinstance(arg.value, (cst.Float, cst.Integer)):
+        return arg.value.value
+    return None
+
+
+def _adamw_arguments(node: cst.Call) -> dict[str, str | cst.BaseExpression] | None:
+    """Keras 3 AdamW keywords for a tfa AdamW call with literal decay and learning rate."""
+    args = positional(node)
+    if len(args) > 2 or any(a.star for a in node.args):
+        return None
+    decay = _number(args[0] if args else keyword(node, "weight_decay"))
+    rate_arg = args[1] if len(args) > 1 else keyword(node, "learning_rate")
+    rate = _number(rate_arg) if rate_arg is not None else _ADAMW_LEARNING_RATE
+    named = [a for a in node.args if a.keyword]
+    rest = [a for a in named if a.keyword.value not in ("weight_decay", "learning_rate")]
+    if decay is None or rate is None or any(a.keyword.value not in _ADAMW_SAME for a in rest):
+        return None
+    return {
+        "learning_rate": rate,
+        "weight_decay": f"{decay} / {rate}",
+        **{a.keyword.value: a.value for a in rest},
+    }
+
+
+def _fix_addons(node, context):
+    if isinstance(node, cst.Attribute):
+        return _target(ADDONS[_addons_name(node, context)], context)
+    short = _addons_name(node.func, context)
+    equivalent = ADDONS[short]
+    if short == "optimizers.AdamW":
+        args = append_keywords([], _adamw_arguments(node))
+    else:
+        args = append_keywords(node.args, _missing_defaults(node, equivalent))
+    return node.with_changes(func=_target(equivalent, context), args=args)
+
+
+def _target(equivalent: Equivalent, context) -> cst.BaseExpression:
+    if equivalent.target.startswith("kfx."):
+        context.needed_imports.add("kfx")
+        return expression(equivalent.target)
+    return expression(context.require_keras() + equivalent.target[len("keras") :])
+
+
+def _call_fixable(node: cst.Call, short: str, context) -> bool:
+    if context.keras_name() is None or not isinstance(node.func, cst.Attribute):
+        return False
+    if short == "optimizers.AdamW":
+        return _adamw_arguments(node) is not None
+    equivalent = ADDONS[short]
+    return equivalent.fixable and _missing_defaults(node, equivalent) is not None
 
 
 @register_rule(
     "K3401",
     "TensorFlow Addons classes and functions: Keras 3 or kfx equivalents",
-    nodes=(cst.Attribute, cst.ImportFrom),
+    nodes=(cst.Call, cst.Attribute, cst.ImportFrom),
     fix="the Keras 3 or kfx equivalent named in the message",
+    fixer=_fix_addons,
 )
 def addons(node, context) -> Hit | None:
-    """`tfa.layers.WeightNormalization`, `StochasticDepth`, `Maxout`, `GroupNormalization`,
-    `InstanceNormalization`, `tfa.optimizers.AdamW`, `tfa.activations.gelu` / `mish`,
-    `tfa.losses.SigmoidFocalCrossEntropy` and `tfa.callbacks.TimeStopping` each have a
-    Keras 3 or kfx equivalent. Where defaults differ the hint keeps the numbers: tfa's `gelu`
-    is the tanh approximation, tfa's AdamW decays weights by `weight_decay` itself while
-    Keras 3 multiplies it by the learning rate, tfa's `StochasticDepth` takes a survival
-    probability. Other `tfa` names are reported as having no equivalent here."""
+    """TensorFlow Addons has no Keras 3 release (tensorflow/addons#2807; its
+    `WeightNormalization` does not work on Keras 3, tensorflow/addons#2869). Each name has a
+    Keras 3 or kfx equivalent, rewritten where passing tfa's defaults keeps the numbers (the
+    fix adds `import keras` / `import kfx`): `tfa.layers.GroupNormalization` ->
+    `keras.layers.GroupNormalization` (same arguments); `InstanceNormalization` ->
+    `keras.layers.GroupNormalization(groups=-1)`; `WeightNormalization` ->
+    `kfx.layers.WeightNormalization(..., data_init=True)` (tfa's default, kfx's is False);
+    `Maxout` -> `kfx.layers.Maxout` (tfa's channel grouping); `tfa.activations.gelu(x)` ->
+    `keras.activations.gelu(x, approximate=True)` (tfa's default is the tanh
+    approximation); `mish` -> `keras.activations.mish`; `tfa.callbacks.TimeStopping()` ->
+    `kfx.callbacks.TimeStopping(seconds=86400)` (tfa's default). `tfa.optimizers.AdamW(wd,
+    lr)` takes the decay first and decays by `wd * w` per step, Keras 3 by `wd * lr * w`:
+    with literal numbers it becomes `keras.optimizers.AdamW(learning_rate=lr,
+    weight_decay=wd / lr)`, otherwise it is reported. Reported with what to pass:
+    `StochasticDepth` (tfa takes `[shortcut, branch]` and `survival_probability=p`, kfx
+    `shortcut + StochasticDepth(rate=1 - p)(branch)`), `SigmoidFocalCrossEntropy`
+    (`keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True)`, which averages over
+    the classes where tfa sums, and tfa's default reduction is `none`), a `gelu` passed by
+    reference, and `from tensorflow_addons... import` statements. The `import
+    tensorflow_addons` line itself stays until its last use is gone: delete it then."""
     if isinstance(node, cst.ImportFrom):
-        from kfx.migrate._context import dotted
-
         module = dotted(node.module) if not node.relative else None
         if module is None or not module.startswith("tensorflow_addons"):
             return None
-        return Hit(f"`{module}` (TensorFlow Addons) has no Keras 3 release")
-    name = context.qualified(node)
-    if name is None or not name.startswith("tensorflow_addons."):
+        names = [] if isinstance(node.names, cst.ImportStar) else node.names
+        found = [f"{module[len(_PREFIX) :]}.{dotted(a.name)}" for a in names]
+        hints = [f"`{ADDONS[n].target}`" for n in found if n in ADDONS]
+        fix = ", ".join(hints) if hints else ""
+        return Hit(f"`{module}` (TensorFlow Addons) has no Keras 3 release", fix=fix)
+    if isinstance(node, cst.Call):
+        short = _addons_name(node.func, context)
+        if short is None:
+            return None
+        fixable = _call_fixable(node, short, context)
+        return Hit(_message(short), fixable=fixable, fix=_hint(short))
+    short = _addons_name(node, context)
+    if short is None or context.is_callee(node):
         return None
-    short = name[len("tensorflow_addons.") :]
-    if short in _EQUIVALENTS:
-        return Hit(
-            f"`tfa.{short}` (TensorFlow Addons) has no Keras 3 release", fix=_EQUIVALENTS[short]
-        )
-    return None
+    equivalent = ADDONS[short]
+    fixable = equivalent.reference and context.keras_name() is not None
+    return Hit(_message(short), fixable=fixable, fix=_hint(short))
+
+
+def _message(short: str) -> str:
+    return f"`tfa.{short}` (TensorFlow Addons) has no Keras 3 release"
+
+
+def _hint(short: str) -> str:
+    equivalent = ADDONS[short]
+    return f"`{equivalent.target}`: {equivalent.note}"

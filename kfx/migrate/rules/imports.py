@@ -20,7 +20,7 @@ from __future__ import annotations
 import libcst as cst
 
 from kfx.migrate._context import canonical, dotted
-from kfx.migrate._nodes import expression, keyword, positional
+from kfx.migrate._nodes import append_keywords, expression, keyword, positional
 from kfx.migrate._registry import Hit, register_rule
 
 #: Keras 2 layer submodules whose layers are all in ``keras.layers`` on Keras 3 (K3003).
@@ -345,19 +345,8 @@ def _fix_backend(node: cst.Call, context) -> cst.Call:
     keras = context.require_keras()
     node = node.with_changes(func=expression(f"{keras}.{new}"))
     if short in _AXIS_LAST and len(positional(node)) < 2 and keyword(node, "axis") is None:
-        args = list(node.args)
-        args[-1] = args[-1].with_changes(
-            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        )
-        args.append(cst.Arg(expression("-1"), keyword=cst.Name("axis"), equal=_equal()))
-        node = node.with_changes(args=args)
+        node = node.with_changes(args=append_keywords(node.args, {"axis": "-1"}))
     return node
-
-
-def _equal() -> cst.AssignEqual:
-    return cst.AssignEqual(
-        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
-    )
 
 
 @register_rule(
