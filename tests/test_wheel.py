@@ -177,6 +177,6 @@ def test_import_stops_on_a_real_keras_2(installed):
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert last == (
-        "kfx._requirements.IncompatibleVersionError: kfx needs Keras 3.8 or newer (Keras 3); "
-        'found keras 2.15.0 (Keras 2). Upgrade it: pip install --upgrade "keras>=3.8"'
+        "kfx._requirements.IncompatibleVersionError: kfx needs Keras 3.10 or newer (Keras 3); "
+        'found keras 2.15.0 (Keras 2). Upgrade it: pip install --upgrade "keras>=3.10"'
     )
