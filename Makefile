@@ -74,7 +74,7 @@ test-wheel: $(STAMP)
 	KFX_WHEEL_BASE=.matrix/oldest $(PY) -m pytest -p no:xdist -q tests/test_wheel.py
 
 bench: $(STAMP)
-	for b in import_time blocks layers models monitoring search distributed; do \
+	for b in import_time blocks layers models monitoring search distributed migrate; do \
 		$(PY) benchmarks/$$b.py || exit 1; done
 
 docs: $(STAMP) graphviz
