@@ -22,9 +22,13 @@ from kfx import _requirements  # noqa: E402
 
 _requirements.check()
 
-# Registers every kfx layer with Keras, so saved models that use them load after `import kfx`.
-from kfx import layers  # noqa: E402
+from kfx._entry import keras_free_command  # noqa: E402
 from kfx._lazy import lazy  # noqa: E402
+
+# Registers every kfx layer with Keras, so saved models that use them load after `import kfx`;
+# only a kfx command that needs no Keras (`kfx migrate`) leaves it to first use (kfx._entry).
+if not keras_free_command():
+    from kfx import layers  # noqa: E402
 
 _SUBMODULES = (
     "blocks",
@@ -42,4 +46,4 @@ _SUBMODULES = (
 __all__ = ["__version__", "layers", *_SUBMODULES]
 
 
-__getattr__, __dir__ = lazy(__name__, globals(), submodules=_SUBMODULES)
+__getattr__, __dir__ = lazy(__name__, globals(), submodules=("layers", *_SUBMODULES))

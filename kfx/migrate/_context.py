@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from kfx.migrate._walk import preorder
+from kfx.migrate._walk import preorder, visit
 
 #: Spellings of the Keras package in Keras 2 code, longest first.
 _KERAS_PREFIXES = (
@@ -139,7 +139,7 @@ class ModuleContext:
         """Whether `node` (of :attr:`module`) is the function of a call: ``f`` in ``f(x)``."""
         if self._callees is None:
             collector = _Callees()
-            self.module.visit(collector)
+            visit(self.module, collector)
             self._callees = collector.ids
         return id(node) in self._callees
 

@@ -26,6 +26,8 @@ import dataclasses
 
 import libcst as cst
 
+from kfx.migrate._walk import visit
+
 #: Calls that make a symbolic input.
 _INPUTS = {"keras.Input", "keras.layers.Input"}
 #: Calls that make a model (called on a Keras tensor, it gives one).
@@ -167,7 +169,7 @@ class Dataflow:
     def __init__(self, module: cst.Module, context) -> None:
         self.context = context
         collector = _Collector()
-        module.visit(collector)
+        visit(module, collector)
         self.root = collector.root
         self._scope_of = collector.scope_of
         for scope in collector.scopes:  # enclosing scopes first

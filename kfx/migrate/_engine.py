@@ -1,13 +1,13 @@
 """Run the rules over one module's source: findings, and the fixed source.
 
-Each pass first walks the concrete syntax tree read-only (:mod:`kfx.migrate._walk`, no
-copy of the tree) and asks the rules that look at each node's class for a
-:class:`~kfx.migrate._registry.Hit`. Only when fixing and some hit is fixable does one
-libcst transformer visit the tree (comments and formatting kept): it asks the rules again on
-each original node, records a finding at that node's position, and lets the rule's fixer
-rewrite the updated node. Both visit the nodes in the same order, so the findings are the
-same either way; the walk is several times cheaper than a transformer pass, which rebuilds
-every node. Fixing repeats until a pass fixes nothing (a fix may
+Each pass walks the concrete syntax tree read-only (:mod:`kfx.migrate._walk`, no copy of
+the tree) and asks the rules that look at each node's class for a
+:class:`~kfx.migrate._registry.Hit`, children before their parent. When fixing, only the
+nodes on the path from a top-level statement down to a fixable hit are rebuilt, each after
+its children, so a fixer gets a node whose children are already fixed (as in a libcst
+transformer, with comments and formatting kept) and the rest of the tree is shared, not
+copied. Positions are resolved only inside the top-level statements that hold a finding
+(:mod:`kfx.migrate._positions`). Fixing repeats until a pass fixes nothing (a fix may
 uncover another, ``tensorflow.python.keras.layers.core`` -> ``keras.layers.core`` ->
 ``keras.layers``), so a second ``--fix`` never changes a file. A fix whose result does not
 compile while the source did is refused: the file stays as it was and a K3000 finding says
@@ -16,59 +16,19 @@ why.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import MetadataWrapper, PositionProvider
 
-from kfx.migrate._context import ModuleContext
+from kfx.migrate._context import ModuleContext, dotted
 from kfx.migrate._finding import FILE_ERROR, Finding
+from kfx.migrate._positions import generate
 from kfx.migrate._registry import Hit, Rule
-from kfx.migrate._walk import children
+from kfx.migrate._walk import children, fields
 
 #: Enough for chains like tensorflow.python.keras.layers.core -> keras.layers.core -> keras.layers.
 _MAX_PASSES = 4
-
-
-class _RuleRunner(cst.CSTTransformer):
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self, rules: Sequence[Rule], context: ModuleContext, fixing: bool) -> None:
-        super().__init__()
-        self.context = context
-        self.fixing = fixing
-        self.findings: list[Finding] = []
-        self.by_type = _by_type(rules)
-        self._import_depth = 0
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, (cst.Import, cst.ImportFrom)):
-            self._import_depth += 1
-        return True
-
-    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
-        is_import = isinstance(original, (cst.Import, cst.ImportFrom))
-        if is_import:
-            self._import_depth -= 1
-        rules = self.by_type.get(type(original))
-        if not rules or (self._import_depth and not is_import):
-            return updated  # names inside an import statement belong to the import's rules
-        for rule in rules:
-            hit = rule.detector(original, self.context)
-            if hit is None:
-                continue
-            fixed = False
-            if self.fixing and hit.fixable and rule.fixer is not None:
-                new = rule.fixer(updated, self.context)
-                fixed = not new.deep_equals(updated)
-                updated = new
-            start = self.get_metadata(PositionProvider, original).start
-            self.findings.append(_finding(rule, hit, start, fixed))
-            if not isinstance(updated, type(original)):
-                break  # the node became something else: the other rules saw the original
-        return updated
 
 
 _IMPORTS = (cst.Import, cst.ImportFrom)
@@ -95,43 +55,144 @@ def _finding(rule: Rule, hit: Hit, start, fixed: bool = False) -> Finding:
     )
 
 
-def _hits(module: cst.Module, rules: Sequence[Rule], context: ModuleContext) -> list[tuple]:
-    """``(node, rule, hit)`` for the original nodes of `module`, in :class:`_RuleRunner`'s
-    order (children first; nothing inside an import statement but the statement)."""
+@dataclasses.dataclass
+class _Found:
+    """A rule's hit on a node, with the nodes above it from its top-level statement down
+    (the path that a fix rebuilds)."""
+
+    node: cst.CSTNode
+    rule: Rule
+    hit: Hit
+    above: tuple[cst.CSTNode, ...]
+
+    @property
+    def fixable(self) -> bool:
+        return self.hit.fixable and self.rule.fixer is not None
+
+
+def _hits(module: cst.Module, rules: Sequence[Rule], context: ModuleContext) -> list[_Found]:
+    """The rules' hits on the original nodes of `module`, children before their parent (so
+    a fixer gets a node whose children are already fixed); nothing inside an import
+    statement but the statement."""
     by_type = _by_type(rules)
-    found = []
+    found: list[_Found] = []
+    above: list[cst.CSTNode] = []
 
     def visit(node: cst.CSTNode) -> None:
-        if not isinstance(node, _IMPORTS):
+        if type(node) not in _IMPORTS:  # exact classes; isinstance on them is slower
+            above.append(node)
             for child in children(node):
                 visit(child)
+            above.pop()
         for rule in by_type.get(type(node), ()):
             hit = rule.detector(node, context)
             if hit is not None:
-                found.append((node, rule, hit))
+                found.append(_Found(node, rule, hit, tuple(above)))
 
-    visit(module)
+    for statement in module.body:
+        visit(statement)
     return found
 
 
-def _add_imports(module: cst.Module, names: set[str]) -> cst.Module:
-    """`module` with ``import <name>`` for each of `names` that it lacks at the top.
+class _Replace(cst.CSTTransformer):
+    """Puts rebuilt children in place, for a node class whose fields cannot be read."""
 
-    libcst's ``AddImportsVisitor`` does this, but it visits (and copies) the whole tree
-    twice while only reading and changing the module's leading statements: the docstring,
-    the first run of import lines and the statement after them. So it runs on a module of
-    just those statements, and the rest of the body is put back unchanged.
+    def __init__(self, new: dict[int, cst.CSTNode]) -> None:
+        super().__init__()
+        self.new = new
+
+    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> cst.CSTNode:
+        return self.new.get(id(original), updated)
+
+
+def _rewrite(module: cst.Module, found: Sequence[_Found], context: ModuleContext):
+    """`module` with the fixable hits fixed: ``(new_module, {(id(node), rule id) fixed})``.
+
+    Only the nodes on a path from a top-level statement to a fixed node are rebuilt, each
+    after its children (as a libcst transformer would), the rest of the tree is shared."""
+    fixes: dict[int, list[_Found]] = {}
+    on_path: set[int] = set()
+    for item in found:
+        if item.fixable:
+            fixes.setdefault(id(item.node), []).append(item)
+            on_path.update(id(node) for node in item.above)
+    done: set[tuple[int, str]] = set()
+
+    def rebuild(node: cst.CSTNode) -> cst.CSTNode:
+        updated = _with_children(node, rebuild) if id(node) in on_path else node
+        for item in fixes.get(id(node), ()):
+            new = item.rule.fixer(updated, context)
+            if not new.deep_equals(updated):
+                done.add((id(node), item.rule.id))
+            updated = new
+            if not isinstance(updated, type(node)):
+                break  # the node became something else: the other rules saw the original
+        return updated
+
+    body = tuple(rebuild(statement) for statement in module.body)
+    return module.with_changes(body=body), done
+
+
+def _with_children(node: cst.CSTNode, rebuild) -> cst.CSTNode:
+    names = fields(type(node))
+    if names is None:
+        new = {id(child): rebuild(child) for child in node.children}
+        return node.visit(_Replace(new))
+    changes = {}
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            rebuilt = rebuild(value)
+            if rebuilt is not value:
+                changes[name] = rebuilt
+        elif isinstance(value, (list, tuple)):
+            items = tuple(rebuild(v) if isinstance(v, cst.CSTNode) else v for v in value)
+            if any(a is not b for a, b in zip(items, value, strict=True)):
+                changes[name] = items
+    return node.with_changes(**changes) if changes else node
+
+
+def _add_imports(module: cst.Module, names: set[str]) -> cst.Module:
+    """`module` with ``import <name>`` for each of `names` that its leading imports lack.
+
+    What libcst's ``AddImportsVisitor`` does for plain module imports (the new lines after
+    a docstring and the first run of import lines, in sorted order, then a blank line
+    before the next statement), without its two visits of the whole tree.
     """
     body = module.body
-    end = 1
+    start = 1 if body and _is_docstring_or_strict(body[0]) else 0
+    end = start
     while end < len(body) and _is_import_line(body[end]):
         end += 1
-    head = module.with_changes(body=body[: end + 1])
-    codemod = CodemodContext()
-    for name in sorted(names):
-        AddImportsVisitor.add_needed_import(codemod, name)
-    head = AddImportsVisitor(codemod).transform_module(head)
-    return module.with_changes(body=(*head.body, *body[end + 1 :]))
+    present = {
+        dotted(alias.name)
+        for statement in body[start:end]
+        if isinstance(statement.body[0], cst.Import)
+        for alias in statement.body[0].names
+        if alias.asname is None
+    }
+    config = module.config_for_parsing
+    new = [cst.parse_statement(f"import {n}", config) for n in sorted(names - present)]
+    if not new:
+        return module
+    rest = list(body[end:])
+    if rest and not (rest[0].leading_lines and rest[0].leading_lines[0].comment is None):
+        rest[0] = rest[0].with_changes(leading_lines=(cst.EmptyLine(), *rest[0].leading_lines))
+    return module.with_changes(body=(*body[:end], *new, *rest))
+
+
+def _is_docstring_or_strict(statement: cst.BaseStatement) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Expr):
+        return isinstance(small.value, cst.SimpleString)
+    return (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and small.targets[0].target.value == "__strict__"
+    )
 
 
 def _is_import_line(statement: cst.BaseStatement) -> bool:
@@ -143,18 +204,21 @@ def _is_import_line(statement: cst.BaseStatement) -> bool:
 
 
 def _one_pass(module: cst.Module, rules: Sequence[Rule], fixing: bool, inherited=None):
+    """``(new_module, findings, code)``: `code` is `module`'s own code when the findings'
+    positions needed it generated, else None."""
     context = ModuleContext(module, inherited)
-    hits = _hits(module, rules, context)
-    if not (fixing and any(hit.fixable and rule.fixer is not None for _, rule, hit in hits)):
-        if not hits:
-            return module, []
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        return module, [_finding(rule, hit, positions[node].start) for node, rule, hit in hits]
-    runner = _RuleRunner(rules, context, fixing)
-    new = MetadataWrapper(module, unsafe_skip_copy=True).visit(runner)
-    if context.needed_imports and any(f.fixed for f in runner.findings):
-        new = _add_imports(new, context.needed_imports)
-    return new, runner.findings
+    found = _hits(module, rules, context)
+    new, done = module, set()
+    if fixing and any(item.fixable for item in found):
+        new, done = _rewrite(module, found, context)
+        if context.needed_imports and done:
+            new = _add_imports(new, context.needed_imports)
+    code, at = generate(module, [item.node for item in found]) if found else (None, {})
+    findings = [
+        _finding(item.rule, item.hit, at[id(item.node)], (id(item.node), item.rule.id) in done)
+        for item in found
+    ]
+    return new, findings, code
 
 
 def imports_context(sources: Sequence[str]) -> ModuleContext:
@@ -207,17 +271,20 @@ def run_source(
         module = cst.parse_module(source)
     except (cst.ParserSyntaxError, SyntaxError, ValueError) as error:
         return source, [syntax_error_finding(error)]
-    new, findings = _one_pass(module, rules, fixing, inherited)
+    new, findings, _ = _one_pass(module, rules, fixing, inherited)
     if not fixing or not any(f.fixed for f in findings):
         return source, findings
     done = [f for f in findings if f.fixed]
     for _ in range(_MAX_PASSES - 1):
-        new, findings = _one_pass(new, rules, True, inherited)
+        last = new
+        new, findings, code = _one_pass(last, rules, True, inherited)
         done += [f for f in findings if f.fixed]
         if not any(f.fixed for f in findings):
             break
-    result = new.bytes if isinstance(source, bytes) else new.code
-    if _compiles(source) and not _compiles(result):
+    if new is not last or code is None:
+        code = new.code
+    result = code.encode(new.encoding) if isinstance(source, bytes) else code
+    if not _compiles(result) and _compiles(source):
         refused = Finding("", 1, 1, FILE_ERROR, "the fixed code would not compile; not written")
         _, left = run_source(source, rules, inherited=inherited)
         return source, [refused, *left]

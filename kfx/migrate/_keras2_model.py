@@ -45,6 +45,8 @@ class Conversion:
 def _keras():
     import keras
 
+    import kfx.layers  # noqa: F401 - registered, as `import kfx` does outside `kfx migrate`
+
     return keras
 
 

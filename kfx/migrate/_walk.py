@@ -26,6 +26,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 _FIELDS: dict[type, tuple[str, ...] | None] = {}
+_UNKNOWN = object()
 
 
 def _visiting_order(cls: type) -> tuple[str, ...] | None:
@@ -46,21 +47,31 @@ def _visiting_order(cls: type) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(name for *_, name in sorted(calls)))
 
 
-def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The direct children of `node`, in libcst's visiting order (like ``node.children``)."""
-    cls = type(node)
+def fields(cls: type) -> tuple[str, ...] | None:
+    """The attributes of node class `cls` that hold its children, in visiting order; None
+    when they cannot be read (then only ``node.children`` is known)."""
     if cls not in _FIELDS:
         _FIELDS[cls] = _visiting_order(cls)
-    fields = _FIELDS[cls]
-    if fields is None:
+    return _FIELDS[cls]
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The direct children of `node`, in libcst's visiting order (like ``node.children``)."""
+    names = _FIELDS.get(type(node), _UNKNOWN)
+    if names is _UNKNOWN:
+        names = fields(type(node))
+    if names is None:
         return list(node.children)
+    # A visited field holds a node, a tuple of nodes, None or MaybeSentinel.DEFAULT; type
+    # checks, because isinstance on libcst's abstract node classes is several times slower.
     found = []
-    for name in fields:
+    for name in names:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        kind = type(value)
+        if kind is tuple or kind is list:
+            found += value
+        elif value is not None and kind is not cst.MaybeSentinel:
             found.append(value)
-        elif isinstance(value, (list, tuple)):
-            found += [item for item in value if isinstance(item, cst.CSTNode)]
     return found
 
 
@@ -71,3 +82,12 @@ def preorder(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = stack.pop()
         yield current
         stack += reversed(children(current))
+
+
+def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """``node.visit(visitor)`` for a read-only visitor (its ``visit_*`` may return False to
+    skip a node's children; its ``leave_*`` run after them), without rebuilding the tree."""
+    if visitor.on_visit(node):
+        for child in children(node):
+            visit(child, visitor)
+    visitor.on_leave(node)

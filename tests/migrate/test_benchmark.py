@@ -7,10 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import libcst as cst
 import pytest
-
-from kfx.migrate._walk import preorder
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
@@ -98,19 +95,3 @@ def test_shim_reports_the_error_line(tmp_path):
     program.write_text("raise ValueError('boom')\n")
     result = bench.run_program(program, timeout=120)
     assert result["status"] == "error" and result["error"] == "ValueError: boom"
-
-
-def test_walk_visits_in_libcst_order():
-    source = (BENCHMARKS / "_keras2_tree.py").read_text() + _keras2_tree.script(0, 100)
-    module = cst.parse_module(source)
-    seen = []
-
-    class Order(cst.CSTVisitor):
-        def on_visit(self, node):
-            seen.append(node)
-            return True
-
-    module.visit(Order())
-    walked = list(preorder(module))
-    assert len(walked) == len(seen)
-    assert all(a is b for a, b in zip(walked, seen, strict=True))

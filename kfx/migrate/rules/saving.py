@@ -20,6 +20,7 @@ import libcst as cst
 
 from kfx.migrate._nodes import append_keywords, callee_last, expression, keyword, positional
 from kfx.migrate._registry import Hit, register_rule
+from kfx.migrate._walk import visit
 
 #: Functions that are L2 normalisation with TensorFlow's epsilon (1e-12), as kfx's layer.
 _L2_NORMALIZE = {
@@ -93,8 +94,8 @@ def _sampling(params, statements, returned, context) -> bool:
     mean, log_var = names
     finder = _Calls(context)
     for statement in statements[1:]:
-        statement.visit(finder)
-    returned.visit(finder)
+        visit(statement, finder)
+    visit(returned, finder)
     if not finder.normal_standard:
         return False
     left, right = returned.left, returned.right
@@ -225,7 +226,7 @@ def validation_data(node: cst.ClassDef, context) -> Hit | None:
     if not context.uses_keras or not _is_callback(node):
         return None
     finder = _SelfAttribute("validation_data")
-    node.visit(finder)
+    visit(node, finder)
     if not finder.found or finder.assigned:
         return None
     return Hit(f"callback `{node.name.value}` reads `self.validation_data`")
@@ -329,7 +330,7 @@ class _CustomObjects(cst.CSTVisitor):
         if last in ("custom_object_scope", "CustomObjectScope"):
             values += [a.value for a in node.args]
         for value in values:
-            value.visit(_NameCollector(self.names))
+            visit(value, _NameCollector(self.names))
 
 
 class _NameCollector(cst.CSTVisitor):
@@ -367,7 +368,7 @@ def unregistered(node: cst.ClassDef, context) -> Hit | None:
     if not context.uses_keras or not _keras_subclass(node, context) or _registered(node):
         return None
     finder = _CustomObjects()
-    context.module.visit(finder)
+    visit(context.module, finder)
     if node.name.value in finder.names:
         return None
     return Hit(
