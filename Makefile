@@ -73,7 +73,7 @@ test-wheel: $(STAMP)
 	$(MATRIX) oldest --build-only
 	KFX_WHEEL_BASE=.matrix/oldest $(PY) -m pytest -p no:xdist -q tests/test_wheel.py
 
-bench: $(STAMP)
+bench: $(STAMP) graphviz
 	for b in import_time blocks layers models monitoring search distributed migrate; do \
 		$(PY) benchmarks/$$b.py || exit 1; done
 

@@ -1,47 +1,57 @@
-"""Run a tutorial program fast and offline: ``python _tutorial_shim.py program.py``.
+"""Run a tutorial program fast and offline: ``python _tutorial_shim.py [--keras2] program.py``.
 
 Before the program runs (as ``__main__``, its text untouched), this prelude replaces the
 ``keras.datasets`` loaders (also under ``tf.keras.datasets``) with generated arrays of the
-real datasets' per-sample shapes and dtypes, :data:`SAMPLES` samples each, and wraps
+real datasets' shapes and dtypes (tutorials hard-code them: ``x_train.reshape(60000,
+784)``), and wraps
 ``keras.Model.fit`` / ``evaluate`` / ``predict`` so that training takes one epoch of at
 most :data:`STEPS` batches. Plots go to the ``Agg`` backend. Used by benchmarks/migrate.py
 to run the code blocks of the tutorials before and after ``kfx migrate --fix``.
+
+With ``--keras2`` the program runs on Keras 2 instead, the ``tf-keras`` package (a dev
+dependency): ``TF_USE_LEGACY_KERAS=1`` makes ``tf.keras`` Keras 2, and ``keras`` and every
+``keras.*`` module it imports are ``tf_keras``'s. That is the baseline: what the tutorial
+did on the Keras it was written for.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.abc
+import importlib.util
 import os
 import runpy
 import sys
 
 import numpy as np
 
-#: Samples per generated split: enough for a few batches, small enough to be quick.
-SAMPLES = 64
 #: Batches per epoch (and for evaluate / predict on generators).
 STEPS = 2
-#: name -> (x shape, x dtype, x high, y shape, y high) per sample; the Keras 2 datasets.
+#: name -> ((train, test) samples, x shape, x dtype, x high, y shape, y high); the Keras 2
+#: datasets.
 DATASETS = {
-    "mnist": ((28, 28), "uint8", 256, (), 10),
-    "fashion_mnist": ((28, 28), "uint8", 256, (), 10),
-    "cifar10": ((32, 32, 3), "uint8", 256, (1,), 10),
-    "cifar100": ((32, 32, 3), "uint8", 256, (1,), 100),
-    "boston_housing": ((13,), "float64", 100, (), 50),
+    "mnist": ((60_000, 10_000), (28, 28), "uint8", 256, (), 10),
+    "fashion_mnist": ((60_000, 10_000), (28, 28), "uint8", 256, (), 10),
+    "cifar10": ((50_000, 10_000), (32, 32, 3), "uint8", 256, (1,), 10),
+    "cifar100": ((50_000, 10_000), (32, 32, 3), "uint8", 256, (1,), 100),
+    "boston_housing": ((404, 102), (13,), "float64", 100, (), 50),
 }
-#: Word-index datasets: sequences of word ids (lists of varying length), labels.
-SEQUENCES = {"imdb": 2, "reuters": 46}
+#: Word-index datasets: (train, test) samples and classes; sequences of word ids (lists of
+#: varying length) and labels.
+SEQUENCES = {"imdb": ((25_000, 25_000), 2), "reuters": ((8_982, 2_246), 46)}
 
 
-def _split(rng, x_shape, dtype, x_high, y_shape, y_high):
-    x = rng.integers(0, x_high, (SAMPLES, *x_shape)).astype(dtype)
-    return x, rng.integers(0, y_high, (SAMPLES, *y_shape)).astype("int64")
+def _split(rng, samples, x_shape, dtype, x_high, y_shape, y_high):
+    x = rng.integers(0, x_high, (samples, *x_shape)).astype(dtype)
+    return x, rng.integers(0, y_high, (samples, *y_shape)).astype("int64")
 
 
 def _arrays(name: str):
     def load_data(*args, **kwargs):
         rng = np.random.default_rng(0)
-        return _split(rng, *DATASETS[name]), _split(rng, *DATASETS[name])
+        sizes, *spec = DATASETS[name]
+        return tuple(_split(rng, samples, *spec) for samples in sizes)
 
     return load_data
 
@@ -50,13 +60,14 @@ def _sequences(name: str):
     def load_data(*args, num_words=None, **kwargs):
         rng = np.random.default_rng(0)
         words = num_words or 10_000
+        sizes, classes = SEQUENCES[name]
 
-        def split():
-            x = np.empty(SAMPLES, dtype=object)
-            x[:] = [list(rng.integers(1, words, rng.integers(20, 200))) for _ in range(SAMPLES)]
-            return x, rng.integers(0, SEQUENCES[name], SAMPLES)
+        def split(samples):
+            x = np.empty(samples, dtype=object)
+            x[:] = [list(rng.integers(1, words, rng.integers(20, 200))) for _ in range(samples)]
+            return x, rng.integers(0, classes, samples)
 
-        return split(), split()
+        return split(sizes[0]), split(sizes[1])
 
     return load_data
 
@@ -65,8 +76,7 @@ def _short(method, training: bool):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         if training:
-            kwargs["epochs"] = 1
-            kwargs.pop("nb_epoch", None)
+            kwargs["epochs"] = 1  # a Keras 1 `nb_epoch=` stays: Keras 3 rejects it
             kwargs["steps_per_epoch"] = min(kwargs.get("steps_per_epoch") or STEPS, STEPS)
             if kwargs.get("validation_data") is not None:
                 kwargs["validation_steps"] = 1
@@ -96,7 +106,32 @@ def install() -> None:
         setattr(keras.Model, name, _short(getattr(keras.Model, name), training=False))
 
 
-def main(program: str) -> None:
+class _Keras2Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds ``keras`` and ``keras.X`` as ``tf_keras`` and ``tf_keras.X``."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras" and not name.startswith("keras."):
+            return None
+        return importlib.util.spec_from_loader(name, self)
+
+    def create_module(self, spec):
+        return importlib.import_module("tf_keras" + spec.name[len("keras") :])
+
+    def exec_module(self, module) -> None:
+        pass  # already imported, as tf_keras's
+
+
+def use_keras2() -> None:
+    """Make ``keras`` (and ``tf.keras``) Keras 2: tf-keras. Call before importing either."""
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    sys.meta_path.insert(0, _Keras2Finder())
+
+
+def main(arguments: list[str]) -> None:
+    if arguments[0] == "--keras2":
+        use_keras2()
+        arguments = arguments[1:]
+    program = arguments[0]
     os.environ.setdefault("MPLBACKEND", "Agg")
     install()
     sys.argv = [program]
@@ -104,4 +139,4 @@ def main(program: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])

@@ -87,7 +87,7 @@ def test_shim_runs_a_tutorial_offline_and_short(tmp_path):
     out = subprocess.run(
         [sys.executable, str(bench.SHIM), str(program)], capture_output=True, text=True
     ).stdout
-    assert "shapes (64, 28, 28) (64,) uint8" in out and "epochs 1" in out
+    assert "shapes (60000, 28, 28) (60000,) uint8" in out and "epochs 1" in out
 
 
 def test_shim_reports_the_error_line(tmp_path):
@@ -95,3 +95,28 @@ def test_shim_reports_the_error_line(tmp_path):
     program.write_text("raise ValueError('boom')\n")
     result = bench.run_program(program, timeout=120)
     assert result["status"] == "error" and result["error"] == "ValueError: boom"
+
+
+def test_preamble_adds_the_usual_imports_after_future_imports():
+    code = '"""Doc."""\nfrom __future__ import print_function\nx = np.ones(2)\nm = keras.Model\n'
+    assert bench.with_preamble(code) == (
+        '"""Doc."""\nfrom __future__ import print_function\nimport numpy as np\n'
+        "from tensorflow import keras\nx = np.ones(2)\nm = keras.Model\n"
+    )
+    assert bench.complete(bench.with_preamble("m = keras.Sequential()\nm.fit(np.ones(2))\n"))
+    assert not bench.complete(bench.with_preamble("m = keras.Sequential()\nm.fit(data)\n"))
+
+
+@pytest.mark.slow
+def test_shim_runs_keras2_as_the_baseline(tmp_path):
+    """--keras2: `keras` is tf-keras (Keras 2), where `Adam(lr=)` still works; Keras 3
+    rejects it."""
+    program = tmp_path / "p.py"
+    program.write_text(
+        "import keras\nfrom keras.layers import Dense\nprint('keras', keras.__version__)\n"
+        "m = keras.Sequential([Dense(1, input_shape=(4,))])\n"
+        "m.compile(keras.optimizers.Adam(lr=0.1), 'mse')\n"
+    )
+    assert bench.run_program(program, timeout=120, keras2=True)["status"] == "ok"
+    keras3 = bench.run_program(program, timeout=120)
+    assert keras3["status"] == "error" and "lr" in keras3["error"]
