@@ -109,7 +109,9 @@ def _rewrite(module: cst.Module, found: Sequence[_Found], context: ModuleContext
     """`module` with the fixable hits fixed: ``(new_module, {(id(node), rule id) fixed})``.
 
     Only the nodes on a path from a top-level statement to a fixed node are rebuilt, each
-    after its children (as a libcst transformer would), the rest of the tree is shared."""
+    after its children (as a libcst transformer would), the rest of the tree is shared.
+    A fixer returns the new node, or ``cst.RemovalSentinel.REMOVE`` to delete a statement.
+    """
     fixes: dict[int, list[_Found]] = {}
     on_path: set[int] = set()
     for item in found:
@@ -118,19 +120,24 @@ def _rewrite(module: cst.Module, found: Sequence[_Found], context: ModuleContext
             on_path.update(id(node) for node in item.above)
     done: set[tuple[int, str]] = set()
 
-    def rebuild(node: cst.CSTNode) -> cst.CSTNode:
+    def rebuild(node: cst.CSTNode) -> cst.CSTNode | cst.RemovalSentinel:
         updated = _with_children(node, rebuild) if id(node) in on_path else node
         for item in fixes.get(id(node), ()):
             new = item.rule.fixer(updated, context)
-            if not new.deep_equals(updated):
+            if new is cst.RemovalSentinel.REMOVE or not new.deep_equals(updated):
                 done.add((id(node), item.rule.id))
             updated = new
             if not isinstance(updated, type(node)):
                 break  # the node became something else: the other rules saw the original
         return updated
 
-    body = tuple(rebuild(statement) for statement in module.body)
+    body = _kept(rebuild(statement) for statement in module.body)
     return module.with_changes(body=body), done
+
+
+def _kept(items) -> tuple:
+    """`items` without the ones a fixer removed (a statement deleted from its body)."""
+    return tuple(item for item in items if item is not cst.RemovalSentinel.REMOVE)
 
 
 def _with_children(node: cst.CSTNode, rebuild) -> cst.CSTNode:
@@ -148,7 +155,7 @@ def _with_children(node: cst.CSTNode, rebuild) -> cst.CSTNode:
         elif isinstance(value, (list, tuple)):
             items = tuple(rebuild(v) if isinstance(v, cst.CSTNode) else v for v in value)
             if any(a is not b for a, b in zip(items, value, strict=True)):
-                changes[name] = items
+                changes[name] = _kept(items)
     return node.with_changes(**changes) if changes else node
 
 

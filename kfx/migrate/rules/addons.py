@@ -10,7 +10,6 @@ Example:
     >>> from kfx.migrate import fix_source
     >>> code = "import tensorflow_addons as tfa\\nnorm = tfa.layers.InstanceNormalization()\\n"
     >>> print(fix_source(code)[0])
-    import tensorflow_addons as tfa
     import keras
     <BLANKLINE>
     norm = keras.layers.GroupNormalization(groups=-1)
@@ -25,6 +24,7 @@ from kfx.migrate._addons import ADDONS, Equivalent
 from kfx.migrate._context import dotted
 from kfx.migrate._nodes import append_keywords, expression, keyword, positional
 from kfx.migrate._registry import Hit, register_rule
+from kfx.migrate._walk import children
 
 _PREFIX = "tensorflow_addons."
 #: tfa AdamW keywords that mean the same in Keras 3's AdamW.
@@ -130,7 +130,7 @@ def addons(node, context) -> Hit | None:
     (`keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True)`, which averages over
     the classes where tfa sums, and tfa's default reduction is `none`), a `gelu` passed by
     reference, and `from tensorflow_addons... import` statements. The `import
-    tensorflow_addons` line itself stays until its last use is gone: delete it then."""
+    tensorflow_addons` line goes when its last use has gone (K3402)."""
     if isinstance(node, cst.ImportFrom):
         module = dotted(node.module) if not node.relative else None
         if module is None or not module.startswith("tensorflow_addons"):
@@ -161,3 +161,62 @@ def _message(short: str) -> str:
 def _hint(short: str) -> str:
     equivalent = ADDONS[short]
     return f"`{equivalent.target}`: {equivalent.note}"
+
+
+def _addons_import(node: cst.SimpleStatementLine) -> str | None:
+    """The name that ``import tensorflow_addons [as tfa]`` binds, for a line that is only
+    that import; else None."""
+    if len(node.body) != 1 or not isinstance(node.body[0], cst.Import):
+        return None
+    names = node.body[0].names
+    if len(names) != 1 or dotted(names[0].name) != "tensorflow_addons":
+        return None
+    alias = names[0].asname
+    return dotted(alias.name) if alias is not None else "tensorflow_addons"
+
+
+def _reads(module: cst.Module, name: str) -> bool:
+    """Whether `module` names `name` anywhere but in an import statement."""
+    stack = [module]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name) and node.value == name:
+            return True
+        if not isinstance(node, (cst.Import, cst.ImportFrom)):
+            stack += children(node)
+    return False
+
+
+def _has_comment(node: cst.SimpleStatementLine) -> bool:
+    return node.trailing_whitespace.comment is not None or any(
+        line.comment is not None for line in node.leading_lines
+    )
+
+
+def _remove(node: cst.SimpleStatementLine, context) -> cst.RemovalSentinel:
+    return cst.RemovalSentinel.REMOVE
+
+
+@register_rule(
+    "K3402",
+    "`import tensorflow_addons` that nothing uses any more",
+    nodes=(cst.SimpleStatementLine,),
+    fix="delete the line",
+    fixer=_remove,
+)
+def unused_addons_import(node: cst.SimpleStatementLine, context) -> Hit | None:
+    """Once K3401 has replaced the last `tfa.` name, the `import tensorflow_addons as tfa`
+    line is all that is left of TensorFlow Addons, and it still fails where the package
+    is not installed (it has no Keras 3 release) or pulls Keras 2 into the environment
+    where it is. A top-level import line whose name the module no longer reads is deleted;
+    one with a comment on it or above it is reported instead, so that no comment is lost.
+    An import that is still used stays: K3401 reports each use."""
+    bound = _addons_import(node)
+    if bound is None or not any(statement is node for statement in context.module.body):
+        return None
+    if _reads(context.module, bound):
+        return None
+    return Hit(
+        f"`{bound}` (TensorFlow Addons) is imported but not used any more",
+        fixable=not _has_comment(node),
+    )
