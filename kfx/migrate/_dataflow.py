@@ -28,6 +28,13 @@ import libcst as cst
 
 from kfx.migrate._walk import visit
 
+#: Functions whose result's item 0 is the batch size: ``K.int_shape(x)[0]``, ``tf.shape(x)[0]``.
+_SHAPE_FUNCTIONS = {
+    "keras.backend.int_shape",
+    "keras.backend.shape",
+    "keras.ops.shape",
+    "tensorflow.shape",
+}
 #: Calls that make a symbolic input.
 _INPUTS = {"keras.Input", "keras.layers.Input"}
 #: Calls that make a model (called on a Keras tensor, it gives one).
@@ -63,10 +70,12 @@ class Scope:
     tensors: set[str] = dataclasses.field(default_factory=set)
     layers: set[str] = dataclasses.field(default_factory=set)
     models: set[str] = dataclasses.field(default_factory=set)
+    batch_sizes: set[str] = dataclasses.field(default_factory=set)
     assignments: list = dataclasses.field(default_factory=list)
 
     def has(self, kind: str, name: str) -> bool:
-        """Whether `name` is one of `kind` (``"tensors"``, ``"layers"``, ``"models"``) here."""
+        """Whether `name` is one of `kind` (``"tensors"``, ``"layers"``, ``"models"``,
+        ``"batch_sizes"``) here."""
         scope = self
         while scope is not None:
             if name in getattr(scope, kind):
@@ -189,19 +198,43 @@ class Dataflow:
         scope = self.scope(at)
         return scope is not None and self._tensor(expr, scope)
 
+    def is_batch_size(self, expr: cst.BaseExpression, at: cst.CSTNode) -> bool:
+        """Whether `expr`, inside call or loop `at`, is the batch size of a Keras tensor:
+        ``x.shape[0]``, ``K.int_shape(x)[0]``, ``tf.shape(x)[0]`` or a name bound to one."""
+        scope = self.scope(at)
+        return scope is not None and self._batch_size(expr, scope)
+
+    def _batch_size(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        if isinstance(expr, cst.Name):
+            return scope.has("batch_sizes", expr.value)
+        if not isinstance(expr, cst.Subscript) or len(expr.slice) != 1:
+            return False
+        index = expr.slice[0].slice
+        if not isinstance(index, cst.Index) or not isinstance(index.value, cst.Integer):
+            return False
+        if index.value.evaluated_value != 0:
+            return False
+        value = expr.value
+        if isinstance(value, cst.Attribute) and value.attr.value == "shape":
+            return self._tensor(value.value, scope)
+        if isinstance(value, cst.Call) and self.context.qualified(value.func) in _SHAPE_FUNCTIONS:
+            return bool(value.args) and self._tensor(value.args[0].value, scope)
+        return False
+
     def _solve(self, scope: Scope) -> None:
         changed = True
         while changed:
             changed = False
             for targets, value in scope.assignments:
-                kind = self._kind(value, scope)
-                if kind is None:
-                    continue
-                found = getattr(scope, kind)
-                for name in (n for t in targets for n in _names(t)):
-                    if name not in found:
-                        found.add(name)
-                        changed = True
+                kinds = [self._kind(value, scope)]
+                if self._batch_size(value, scope):
+                    kinds.append("batch_sizes")  # `n = tf.shape(x)[0]`: a tensor too
+                for kind in filter(None, kinds):
+                    found = getattr(scope, kind)
+                    for name in (n for t in targets for n in _names(t)):
+                        if name not in found:
+                            found.add(name)
+                            changed = True
 
     def _kind(self, value: cst.BaseExpression, scope: Scope) -> str | None:
         if self._is_layer(value):

@@ -154,33 +154,6 @@ def symbolic_losses(node: cst.Call, context) -> Hit | None:
     return Hit("`add_loss` on a model is not symbolic in Keras 3")
 
 
-#: Functions whose result's item 0 is the batch size: ``K.int_shape(x)[0]``, ``tf.shape(x)[0]``.
-_SHAPE_FUNCTIONS = {
-    "keras.backend.int_shape",
-    "keras.backend.shape",
-    "keras.ops.shape",
-    "tensorflow.shape",
-}
-
-
-def _batch_size(expr: cst.BaseExpression, context, at: cst.CSTNode) -> bool:
-    """Whether `expr` is ``x.shape[0]`` (or ``K.int_shape(x)[0]``, ``tf.shape(x)[0]``) of a
-    Keras tensor ``x``."""
-    if not isinstance(expr, cst.Subscript) or len(expr.slice) != 1:
-        return False
-    index = expr.slice[0].slice
-    if not isinstance(index, cst.Index) or not isinstance(index.value, cst.Integer):
-        return False
-    if index.value.evaluated_value != 0:
-        return False
-    value, flow = expr.value, context.dataflow
-    if isinstance(value, cst.Attribute) and value.attr.value == "shape":
-        return flow.is_tensor(value.value, at)
-    if isinstance(value, cst.Call) and context.qualified(value.func) in _SHAPE_FUNCTIONS:
-        return bool(value.args) and flow.is_tensor(value.args[0].value, at)
-    return False
-
-
 @register_rule(
     "K3503",
     "Python loops over `x.shape[0]` of a Keras tensor: the batch size is None",
@@ -197,7 +170,8 @@ def batch_loops(node, context) -> Hit | None:
     batch (keras-team/keras#9518, #5211). Keras 3 compiles `call` without autograph, so even
     `tf.shape(x)[0]` does not become a graph loop. The computation should be vectorised over
     the batch with `keras.ops`, or written as a recurrent layer. Reported in model code and in
-    a layer's `call` (its first input), not for NumPy arrays."""
+    a layer's `call` (its first input), also through a name (`n = x.shape[0]`), not for
+    NumPy arrays."""
     if not context.uses_keras:
         return None
     call = node.iter
@@ -205,6 +179,6 @@ def batch_loops(node, context) -> Hit | None:
         return None
     if call.func.value != "range":
         return None
-    if not any(_batch_size(arg.value, context, node) for arg in call.args):
+    if not any(context.dataflow.is_batch_size(arg.value, node) for arg in call.args):
         return None
     return Hit("a Python loop over the batch size of a Keras tensor")
