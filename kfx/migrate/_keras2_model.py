@@ -11,7 +11,9 @@ Keras 3 version.
 
 ``Lambda`` layers are never run: a known pattern (:mod:`kfx.migrate._keras2_lambda`)
 becomes its kfx layer, any other blocks the conversion. TensorFlow Addons classes (saved as
-``Addons>Name``) become kfx or Keras 3 layers (:data:`ADDONS_LAYERS`).
+``Addons>Name``) become kfx or Keras 3 layers (:data:`ADDONS_LAYERS`). TensorFlow functions
+on Keras tensors (``TFOpLambda``, ``SlicingOpLambda``) become their ``keras.ops`` calls
+(:mod:`kfx.migrate._keras2_ops`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 
 from kfx.migrate._addons import ADDONS
 from kfx.migrate._keras2_lambda import known_pattern
+from kfx.migrate._keras2_ops import TF_OPS, TFOp
 
 _MODELS = ("Functional", "Model", "Sequential")
 #: Keras 2 config keys that Keras 3 does not take, dropped when they hold this value.
@@ -243,12 +246,7 @@ class Builder:
             )
             return layer
         if class_name in ("TFOpLambda", "SlicingOpLambda"):
-            return self._block(
-                name,
-                class_name,
-                f"a TensorFlow function (`{config.get('function')}`) applied to a Keras tensor;"
-                " write it as keras.ops in a registered layer",
-            )
+            return self._tf_op(name, class_name, config.get("function"))
         cls = (
             keras.saving.get_registered_object(class_name)
             if ">" in class_name
@@ -284,6 +282,19 @@ class Builder:
         note = f"Lambda (its code read, not run) becomes kfx.layers.{pattern.layer}({arguments})"
         self.conversion.notes.append((name, note, ""))
         return layer
+
+    def _tf_op(self, name, class_name, function):
+        if function not in TF_OPS:
+            return self._block(
+                name,
+                class_name,
+                f"a TensorFlow function (`tf.{function}`) applied to a Keras tensor, with no "
+                "keras.ops equivalent of the same meaning; write it as keras.ops in a "
+                "registered layer",
+            )
+        note = f"{class_name} `tf.{function}` becomes its keras.ops call in the graph"
+        self.conversion.notes.append((name, note, ""))
+        return TFOp(function)
 
     def _input(self, config: dict):
         keras = _keras()
@@ -361,8 +372,8 @@ def _single(tensors: list):
 
 
 def _flat_refs(node) -> list:
-    if _is_ref(node):
-        return [node]
+    if _is_ref(node):  # with the references in its keyword arguments (a TFOpLambda's `y`)
+        return [node, *(_flat_refs(node[3]) if len(node) == 4 else ())]
     if isinstance(node, dict):
         return [r for value in node.values() for r in _flat_refs(value)]
     if isinstance(node, list):

@@ -13,8 +13,9 @@ so ``--select`` / ``--ignore`` do not filter them):
 
 - ``K3601`` (fixable): a Keras 2 model that ``--fix`` converts.
 - ``K3602`` (fixable): a layer that becomes another class (a Lambda with a known pattern,
-  a TensorFlow Addons layer).
-- ``K3603``: a layer that blocks the conversion (any other Lambda, a class Keras 3 lacks);
+  a TensorFlow Addons layer) or ``keras.ops`` calls (a ``TFOpLambda``).
+- ``K3603``: a layer that blocks the conversion (any other Lambda, a class Keras 3 lacks,
+  a TensorFlow function without a same-meaning ``keras.ops`` call);
   no ``.keras`` file is written for that model.
 - ``K3604``: a TensorFlow SavedModel folder, which Keras 3 cannot load as a model.
 - ``K3000``: a file that is not readable HDF5 or not a full model (a weights-only file).

@@ -274,6 +274,21 @@ def addons():
     return keras.Model(inputs, L.Dense(2)(L.Flatten()(x)), name="addons")
 
 
+def tf_ops():
+    """TensorFlow functions on Keras tensors: Keras 2 saves them as TFOpLambda layers."""
+    inputs = L.Input((4,))
+    a, b = L.Dense(3, name="a")(inputs), L.Dense(3, name="b")(inputs)
+    x = tf.nn.relu(a * 2.0 + b) - tf.math.exp(-tf.abs(b)) / 3.0
+    x = tf.concat([x, tf.nn.softmax(a, axis=-1)], axis=-1)
+    x = tf.reduce_mean(tf.reshape(x, (-1, 2, 3)), axis=1, keepdims=True)
+    return keras.Model(inputs, tf.transpose(x, perm=[0, 2, 1])[:, :2, 0], name="tf_ops")
+
+
+def tf_op_unknown():
+    inputs = L.Input((4,))
+    return keras.Model(inputs, tf.math.cumsum(L.Dense(3)(inputs), axis=1), name="tf_op_unknown")
+
+
 MODELS = {
     "cnn": cnn,
     "multi_io": multi_io,
@@ -282,6 +297,8 @@ MODELS = {
     "lambda_l2": lambda_l2,
     "lambda_other": lambda_other,
     "addons": addons,
+    "tf_ops": tf_ops,
+    "tf_op_unknown": tf_op_unknown,
 }
 
 

@@ -24,7 +24,15 @@ from kfx.migrate import check, fix
 from kfx.migrate._keras2_lambda import known_pattern
 
 HELPER = Path(__file__).with_name("_keras2_models.py")
-CONVERTED = ["cnn", "multi_io", "siamese", "siamese_sequential", "lambda_l2", "addons"]
+CONVERTED = [
+    "cnn",
+    "multi_io",
+    "siamese",
+    "siamese_sequential",
+    "lambda_l2",
+    "addons",
+    "tf_ops",
+]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
@@ -94,6 +102,17 @@ def test_an_unknown_lambda_blocks_the_model(files):
     assert [(f.rule, f.fixable, f.fixed) for f in findings] == [("K3603", False, False)]
     assert "`affine` (Lambda)" in findings[0].message
     assert not (files / "lambda_other.keras").exists()
+
+
+def test_tf_functions_become_keras_ops_and_unknown_ones_block(files):
+    findings = fix([files / "tf_ops.h5"])
+    notes = [f.message for f in findings if f.rule != "K3601"]
+    assert len(notes) == 14 and all("becomes its keras.ops call" in n for n in notes), notes
+    assert any("`tf.__operators__.getitem`" in n for n in notes)
+    blocked = fix([files / "tf_op_unknown.h5"])
+    assert [(f.rule, f.fixable) for f in blocked] == [("K3603", False)]
+    assert "`tf.math.cumsum`" in blocked[0].message
+    assert not (files / "tf_op_unknown.keras").exists()
 
 
 def test_convert_h5_returns_the_written_path_or_raises_naming_the_blocker(files):
