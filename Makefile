@@ -63,7 +63,7 @@ test-matrix: $(STAMP) graphviz
 # CI's third step: the oldest row's TensorFlow suite over the layers, blocks, templates,
 # callbacks and kfx.distribute, then the wheel test (the full oldest TF suite takes about 30
 # minutes on 2 busy cores: docs/install.md). `make test-matrix` runs every suite on every row.
-OLDEST_TESTS := tests/layers tests/blocks tests/templates tests/callbacks tests/distribute
+OLDEST_TESTS := tests/layers tests/blocks tests/templates tests/callbacks tests/distribute tests/migrate
 test-oldest: $(STAMP) graphviz
 	$(MATRIX) oldest --suites tf --tf-tests $(OLDEST_TESTS)
 	$(MAKE) test-wheel

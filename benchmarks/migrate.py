@@ -242,6 +242,8 @@ def run_program(path: Path, timeout: float, keras2: bool = False) -> dict:
     lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
     errors = [line for line in lines if _ERROR.match(line)] or lines
     error = errors[-1] if errors else f"exit status {proc.returncode}"
+    if error.endswith("Graph execution error:"):  # TensorFlow puts the cause last
+        error += " " + next((x for x in reversed(lines) if not x.startswith("[[")), "")
     return {"status": "error", "seconds": seconds, "error": error[:300]}
 
 

@@ -1,4 +1,5 @@
-"""kfx.tuning.search vs plain keras-tuner: per-trial overhead, memory over trials, workers.
+"""kfx.tuning.search vs plain keras-tuner: per-trial overhead, memory over trials, workers,
+pruning.
 
 (a) Overhead per trial, the way a user sees it: the wall time of one ``search()`` call
     minus the time its trials spent in ``model.fit`` (validation included), divided by the
@@ -19,9 +20,22 @@
     span from the first trial's start to the last trial's end (the trials' HParams session
     times), and the command's wall time is reported too (it includes starting the
     processes and evaluating the best model).
+(d) Pruning: the same 20-trial space on the digits (``kfx.datasets.digits()``; one Dense
+    layer of searched width, Adam at a log-uniform learning rate of 1e-7 to 1e-1, so that
+    about half the trials cannot learn in the budget), objective ``val_accuracy``, searched
+    by kfx's random search without a pruner, with ``pruner="median"`` and with
+    ``pruner="asha"`` (their defaults), by plain keras-tuner's ``RandomSearch`` (20 trials of
+    E epochs) and by its ``Hyperband`` (``max_epochs=E``, factor 3, one iteration: 120 epochs
+    for E=10, below RandomSearch's 200), seeds 0, 1, 2, each search in a fresh process: the
+    epochs run (a callback's ``on_epoch_end`` calls, Hyperband's continued trials included),
+    the search's wall time and the best trial's score (its best ``val_accuracy``, in
+    percent). Target: each kfx pruner runs at least 2x fewer epochs than RandomSearch, for a
+    mean best score at most 0.5 points below RandomSearch's.
 
-Run: python benchmarks/search.py [--trials 20 --rounds 2 --memory-trials 50 --launcher-trials 12]
-(about 6 minutes on 2 CPUs; 9 with ``--memory-tuners kfx keras_tuner``)
+Run: python benchmarks/search.py [--trials 20 --rounds 2 --memory-trials 50 --launcher-trials 12
+--pruning-seeds 3 --pruning-epochs 10]
+(about 6 minutes on 2 CPUs for (a) to (c), 9 with ``--memory-tuners kfx keras_tuner``; 18 more
+for (d))
 """
 
 from __future__ import annotations
@@ -31,6 +45,7 @@ import contextlib
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +56,8 @@ from _common import RESULTS, print_result, run_child, write_result
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "search_digits.py"
+#: The sections, in the order they run (and the names --skip takes).
+SECTIONS = ("overhead", "memory", "workers", "pruning")
 #: Trial counts of the memory measurement: RSS after the first, growth up to the second.
 MEMORY_FROM = 5
 
@@ -352,6 +369,215 @@ def distributed(trials: int, work: Path) -> dict:
     return result
 
 
+#: The searches of (d): the tuner ("kfx": kfx.tuning.search's random search; else a
+#: keras_tuner class, plain) and kfx's pruner.
+PRUNING_SEARCHES: dict[str, tuple[str, str | None]] = {
+    "kfx_random": ("kfx", None),
+    "kfx_median": ("kfx", "median"),
+    "kfx_asha": ("kfx", "asha"),
+    "keras_tuner_random": ("RandomSearch", None),
+    "keras_tuner_hyperband": ("Hyperband", None),
+}
+#: The search that (d) compares the others with.
+PRUNING_BASELINE = "keras_tuner_random"
+#: (d)'s target for a kfx pruner: this many times fewer epochs, a best score this close.
+TARGET_EPOCHS_RATIO = 2.0
+TARGET_GAP_POINTS = 0.5
+#: Hyperband's reduction factor and iterations: with max_epochs=10 one iteration runs 120
+#: epochs (30 trial runs of 18 configurations), two would run 240 (RandomSearch: 200).
+HYPERBAND_FACTOR = 3
+HYPERBAND_ITERATIONS = 1
+#: (d)'s learning rates, log-uniform: about half of them too small to learn in 10 epochs.
+PRUNING_LEARNING_RATES = (1e-7, 1e-1)
+
+
+def digits_hypermodel(hp):
+    """(d)'s search space: the 8x8 digits through one hidden Dense layer of searched width."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(hp.Choice("units", [16, 32, 64, 128]), activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    learning_rate = hp.Float("learning_rate", *PRUNING_LEARNING_RATES, sampling="log")
+    model.compile(
+        keras.optimizers.Adam(learning_rate),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def epoch_counter():
+    """A callback counting the epochs of every fit it is given to, in ``.epochs``.
+
+    keras-tuner deep-copies a search's callbacks for each trial; the copy is the counter
+    itself, so that one count covers the whole search.
+    """
+    import keras
+
+    class EpochCounter(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.epochs = 0
+
+        def __deepcopy__(self, memo):
+            return self
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs += 1
+
+    return EpochCounter()
+
+
+def make_keras_tuner(tuner: str, trials: int, epochs: int, **common):
+    """Plain keras-tuner's `tuner` ("RandomSearch" or "Hyperband") on (d)'s space."""
+    import keras_tuner
+
+    if tuner == "Hyperband":
+        limits = {
+            "max_epochs": epochs,
+            "factor": HYPERBAND_FACTOR,
+            "hyperband_iterations": HYPERBAND_ITERATIONS,
+        }
+    else:
+        limits = {"max_trials": trials}
+    return getattr(keras_tuner, tuner)(digits_hypermodel, project_name="kfx", **limits, **common)
+
+
+def pruning_search(which: str, seed: int, epochs: int, trials: int, directory: str):
+    """One search of (d) in `directory`; returns (its figures, the tuner)."""
+    import keras
+
+    from kfx import datasets
+
+    tuner_name, pruner = PRUNING_SEARCHES[which]
+    (x, y), validation = datasets.digits()
+    keras.utils.set_random_seed(seed)
+    counter = epoch_counter()
+    common = {"objective": "val_accuracy", "directory": directory, "overwrite": True, "seed": seed}
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):  # kfx's trial lines, keras-tuner's tables
+        if tuner_name == "kfx":
+            from kfx.tuning import search
+
+            tuner = search(
+                digits_hypermodel,
+                x,
+                y,
+                validation_data=validation,
+                max_trials=trials,
+                epochs=epochs,
+                pruner=pruner,
+                callbacks=[counter],
+                **common,
+            )
+        else:
+            tuner = make_keras_tuner(tuner_name, trials, epochs, **common)
+            tuner.search(
+                x, y, validation_data=validation, epochs=epochs, callbacks=[counter], verbose=0
+            )
+    wall = time.perf_counter() - started
+    statuses = [trial.status for trial in tuner.oracle.trials.values()]
+    if any(status not in ("COMPLETED", "STOPPED") for status in statuses):
+        raise RuntimeError(f"{which}: trials ended {sorted(set(statuses))}")
+    figures = {
+        "epochs": counter.epochs,
+        "wall_s": wall,
+        "best_val_accuracy": 100 * float(tuner.oracle.get_best_trials(1)[0].score),
+        "trials": len(statuses),
+        "pruned": statuses.count("STOPPED"),
+    }
+    return figures, tuner
+
+
+def pruning_child(which: str, seed: int, epochs: int, trials: int) -> None:
+    """In a fresh process: one search of (d), its figures as JSON on stdout."""
+    with tempfile.TemporaryDirectory() as work:
+        figures, _ = pruning_search(which, seed, epochs, trials, work)
+    print_result(figures)
+
+
+def pruning(seeds: int, epochs: int, trials: int) -> dict:
+    """Every search of (d) for seeds 0..`seeds`-1, each in a fresh process, the order of
+    the searches reversed every other seed; per search its figures by seed, their means
+    and the comparison with RandomSearch."""
+    searches: dict[str, dict] = {which: {"seeds": {}} for which in PRUNING_SEARCHES}
+    for seed in range(seeds):
+        order = list(searches) if seed % 2 == 0 else list(reversed(searches))
+        for which in order:
+            got = searches[which]["seeds"][str(seed)] = child(
+                "--pruning-child",
+                which,
+                str(seed),
+                "--pruning-epochs",
+                str(epochs),
+                "--pruning-trials",
+                str(trials),
+            )
+            print(
+                f"  {which:>21} seed {seed}: {got['epochs']:>3} epochs in {got['wall_s']:5.1f} s, "
+                f"best val_accuracy {got['best_val_accuracy']:.2f} % ({got['trials']} trials, "
+                f"{got['pruned']} pruned)",
+                flush=True,
+            )
+    for figures in searches.values():
+        by_seed = figures["seeds"].values()
+        figures["mean"] = {
+            key: statistics.fmean(run[key] for run in by_seed)
+            for key in ("epochs", "wall_s", "best_val_accuracy")
+        }
+    compare_with_baseline(searches)
+    return {
+        "trials": trials,
+        "epochs": epochs,
+        "seeds": seeds,
+        "hyperband": {"factor": HYPERBAND_FACTOR, "iterations": HYPERBAND_ITERATIONS},
+        "searches": searches,
+    }
+
+
+def compare_with_baseline(searches: dict) -> None:
+    """Add to each search but the baseline its epochs ratio and score gap to the baseline,
+    and to kfx's pruned searches whether they meet the target."""
+    baseline = searches[PRUNING_BASELINE]["mean"]
+    for which, figures in searches.items():
+        if which == PRUNING_BASELINE:
+            continue
+        ratio = baseline["epochs"] / figures["mean"]["epochs"]
+        gap = baseline["best_val_accuracy"] - figures["mean"]["best_val_accuracy"]
+        figures["epochs_ratio_vs_random_search"] = ratio
+        figures["score_gap_points"] = gap
+        if PRUNING_SEARCHES[which][1] is not None:
+            figures["meets_target"] = ratio >= TARGET_EPOCHS_RATIO and gap <= TARGET_GAP_POINTS
+
+
+def print_pruning(searches: dict) -> None:
+    """(d)'s means, one line a search."""
+    for which, figures in searches.items():
+        mean = figures["mean"]
+        line = (
+            f"    {which:>21}: {mean['epochs']:5.1f} epochs, {mean['wall_s']:5.1f} s, best "
+            f"{mean['best_val_accuracy']:.2f} %"
+        )
+        if "epochs_ratio_vs_random_search" in figures:
+            line += (
+                f"; {figures['epochs_ratio_vs_random_search']:.2f}x fewer epochs than "
+                f"RandomSearch, {figures['score_gap_points']:+.2f} points below"
+            )
+        if "meets_target" in figures:
+            line += f" (target {'met' if figures['meets_target'] else 'missed'})"
+        print(line)
+    print(
+        f"    target: kfx's pruners >= {TARGET_EPOCHS_RATIO:g}x fewer epochs, "
+        f"<= {TARGET_GAP_POINTS} points below"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=20, help="trials per overhead search")
@@ -369,10 +595,18 @@ def main() -> None:
         help="add keras_tuner to compare (about 3 more minutes)",
     )
     parser.add_argument("--launcher-trials", type=int, default=12)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["overhead", "memory", "workers"])
+    parser.add_argument("--pruning-seeds", type=int, default=3, help="seeds of each search")
+    parser.add_argument("--pruning-epochs", type=int, default=10, help="most epochs a trial")
+    parser.add_argument("--pruning-trials", type=int, default=20, help="trials of a search")
+    parser.add_argument("--skip", nargs="*", default=[], choices=SECTIONS)
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--overhead-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--pruning-child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pruning_child:
+        which, seed = args.pruning_child
+        pruning_child(which, int(seed), args.pruning_epochs, args.pruning_trials)
+        return
     if args.overhead_child:
         overhead_child(args.overhead_child, args.trials, args.epochs)
         return
@@ -386,9 +620,7 @@ def main() -> None:
     previous = RESULTS / "search.json"
     if args.skip and previous.exists():  # skipped sections keep their last measurement
         last = json.loads(previous.read_text())
-        result.update(
-            {k: last[k] for k in ("overhead", "memory", "workers") if k in args.skip and k in last}
-        )
+        result.update({k: last[k] for k in SECTIONS if k in args.skip and k in last})
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "overhead" not in args.skip:
@@ -412,6 +644,15 @@ def main() -> None:
             print(f"(c) kfx tune: {args.launcher_trials} digits trials, 1 vs 2 workers")
             result["workers"] = distributed(args.launcher_trials, work)
             print(f"    speed-up of 2 workers: {result['workers']['speedup_2_vs_1']:.2f}x")
+        if "pruning" not in args.skip:
+            print(
+                f"(d) pruning: {args.pruning_trials} digits trials of up to {args.pruning_epochs} "
+                f"epochs, {args.pruning_seeds} seeds per search"
+            )
+            result["pruning"] = pruning(
+                args.pruning_seeds, args.pruning_epochs, args.pruning_trials
+            )
+            print_pruning(result["pruning"]["searches"])
     write_result("search", result)
 
 
