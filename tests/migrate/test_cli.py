@@ -116,3 +116,17 @@ def test_list_rules(capsys):
     assert main(["--list-rules", "--format", "json"]) == 0
     rules = json.loads(capsys.readouterr().out)
     assert rules[0]["id"] == "K3001" and {"summary", "fixable", "docs"} <= set(rules[0])
+
+
+def test_the_worked_example_in_the_docs_is_the_commands_output(capsys, monkeypatch):
+    """docs/migrate.md shows `kfx migrate docs/examples/keras2_train.py --diff` verbatim."""
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    monkeypatch.chdir(root)
+    text = (root / "docs" / "migrate.md").read_text()
+    shown = text[text.index("<!-- example:start -->") : text.index("<!-- example:end -->")]
+    blocks = shown.split("```")[1::2]  # the diff, then the findings left
+    assert main(["docs/examples/keras2_train.py", "--diff"]) == 1
+    out = capsys.readouterr().out
+    assert out == blocks[0].removeprefix("diff\n") + blocks[1].removeprefix("text\n")
