@@ -52,20 +52,26 @@ def _tag(browser, card) -> str:
 def test_the_scalars_dashboard_charts_every_layers_statistics(activation_logs, browser):
     _open_every_layer(browser, activation_logs.url + "/#scalars")
 
-    def charted() -> dict[str, int]:
-        """Each card's tag and the epochs its line goes through, once all are drawn."""
-        cards = {}
+    expected = {f"{layer}/{stat}": EPOCHS for layer in LAYERS for stat in STATS}
+    seen = {}
+
+    def charted() -> bool:
+        """Whether every card's line goes through every epoch (charts are drawn in turns,
+        and a line can be caught half drawn): each card's tag and points go in `seen`."""
+        seen.clear()
         for card in browser.deep("tf-scalar-card"):
             lines = [
                 browser.script("return arguments[0].getAttribute('d') || ''", path)
                 for path in browser.deep("path.line", card)
             ]
             points = max((d.count("L") + 1 for d in lines if d.startswith("M")), default=0)
-            cards[_tag(browser, card)] = points
-        return cards if len(cards) == len(LAYERS) * len(STATS) and all(cards.values()) else None
+            seen[_tag(browser, card)] = points
+        return seen == expected
 
-    cards = browser.wait(charted, "a drawn chart for every layer's statistics")
-    assert cards == {f"{layer}/{stat}": EPOCHS for layer in LAYERS for stat in STATS}
+    try:
+        browser.wait(charted, f"every layer's statistics charted through {EPOCHS} epochs")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; charted (tag: points): {seen}") from None
     # Four points a line: scale the charts to all of them, as a person would here.
     line = browser.deep("path.line", browser.deep("tf-scalar-card")[0])[0]
     before = browser.script("return arguments[0].getAttribute('d')", line)
