@@ -52,12 +52,18 @@ def _tag(browser, card) -> str:
 def test_the_scalars_dashboard_charts_every_layers_statistics(activation_logs, browser):
     _open_every_layer(browser, activation_logs.url + "/#scalars")
 
-    expected = {f"{layer}/{stat}": EPOCHS for layer in LAYERS for stat in STATS}
+    tags = [f"{layer}/{stat}" for layer in LAYERS for stat in STATS]
+    for tag in tags:  # the data behind each chart: every epoch
+        activation_logs.poll_json(
+            f"/data/plugin/scalars/scalars?run=activations&tag={tag}",
+            lambda series: len(series) == EPOCHS,
+        )
     seen = {}
 
     def charted() -> bool:
-        """Whether every card's line goes through every epoch (charts are drawn in turns,
-        and a line can be caught half drawn): each card's tag and points go in `seen`."""
+        """Whether every card shows a line (each card's tag and its line's vertices go in
+        `seen`). TensorBoard 2.16 can draw a line with fewer vertices than points (3 of 4
+        on two series on the oldest row), so a line counts from 2 vertices up to EPOCHS."""
         seen.clear()
         for card in browser.deep("tf-scalar-card"):
             lines = [
@@ -66,12 +72,13 @@ def test_the_scalars_dashboard_charts_every_layers_statistics(activation_logs, b
             ]
             points = max((d.count("L") + 1 for d in lines if d.startswith("M")), default=0)
             seen[_tag(browser, card)] = points
-        return seen == expected
+        return sorted(seen) == sorted(tags) and all(2 <= n <= EPOCHS for n in seen.values())
 
     try:
-        browser.wait(charted, f"every layer's statistics charted through {EPOCHS} epochs")
+        browser.wait(charted, "a line in the chart of every layer's statistics")
     except AssertionError as error:
-        raise AssertionError(f"{error}; charted (tag: points): {seen}") from None
+        raise AssertionError(f"{error}; charted (tag: vertices): {seen}") from None
+    assert max(seen.values()) == EPOCHS
     # Four points a line: scale the charts to all of them, as a person would here.
     line = browser.deep("path.line", browser.deep("tf-scalar-card")[0])[0]
     before = browser.script("return arguments[0].getAttribute('d')", line)
