@@ -6,7 +6,7 @@ the tree) and asks the rules that look at each node's class for a
 nodes on the path from a top-level statement down to a fixable hit are rebuilt, each after
 its children, so a fixer gets a node whose children are already fixed (as in a libcst
 transformer, with comments and formatting kept) and the rest of the tree is shared, not
-copied. Positions are resolved only inside the top-level statements that hold a finding
+copied. The findings' positions come with the module's code from one code generation
 (:mod:`kfx.migrate._positions`). Fixing repeats until a pass fixes nothing (a fix may
 uncover another, ``tensorflow.python.keras.layers.core`` -> ``keras.layers.core`` ->
 ``keras.layers``), so a second ``--fix`` never changes a file. A fix whose result does not

@@ -75,13 +75,15 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
-def preorder(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """`node` and every node below it, each before its children (``visit_*`` order)."""
+def preorder(node: cst.CSTNode, prune: tuple[type, ...] = ()) -> Iterator[cst.CSTNode]:
+    """`node` and every node below it, each before its children (``visit_*`` order); the
+    nodes of a class in `prune` are given, but not what is below them."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        stack += reversed(children(current))
+        if not (prune and isinstance(current, prune)):
+            stack += reversed(children(current))
 
 
 def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:

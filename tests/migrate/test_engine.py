@@ -31,13 +31,12 @@ TRICKY = (
 )
 
 
-def _sources() -> list[str]:
-    return [TRICKY, _keras2_tree.script(3, 120), *(p.read_text() for p in CASES)]
+SOURCES = [TRICKY, _keras2_tree.script(3, 120), *(p.read_text() for p in CASES)]
 
 
-@pytest.mark.parametrize("index", range(len(_sources())))
+@pytest.mark.parametrize("index", range(len(SOURCES)))
 def test_generate_gives_the_code_and_position_providers_starts(index):
-    module = cst.parse_module(_sources()[index])
+    module = cst.parse_module(SOURCES[index])
     nodes = list(preorder(module))
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     code, found = generate(module, nodes)

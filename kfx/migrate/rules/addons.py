@@ -24,7 +24,7 @@ from kfx.migrate._addons import ADDONS, Equivalent
 from kfx.migrate._context import dotted
 from kfx.migrate._nodes import append_keywords, expression, keyword, positional
 from kfx.migrate._registry import Hit, register_rule
-from kfx.migrate._walk import children
+from kfx.migrate._walk import preorder
 
 _PREFIX = "tensorflow_addons."
 #: tfa AdamW keywords that mean the same in Keras 3's AdamW.
@@ -177,14 +177,10 @@ def _addons_import(node: cst.SimpleStatementLine) -> str | None:
 
 def _reads(module: cst.Module, name: str) -> bool:
     """Whether `module` names `name` anywhere but in an import statement."""
-    stack = [module]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Name) and node.value == name:
-            return True
-        if not isinstance(node, (cst.Import, cst.ImportFrom)):
-            stack += children(node)
-    return False
+    return any(
+        isinstance(node, cst.Name) and node.value == name
+        for node in preorder(module, prune=(cst.Import, cst.ImportFrom))
+    )
 
 
 def _has_comment(node: cst.SimpleStatementLine) -> bool:
