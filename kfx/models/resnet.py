@@ -28,7 +28,11 @@ def _stem(x, stem: str, kind: str, options: dict):
     plain = {"activation": None, "norm": None} if kind == "preact_bottleneck" else {}
     if stem == "small":  # CIFAR-style stem for small images: 3x3, stride 1, no pooling.
         return conv_bn_act(x, STANDARD_WIDTHS[0], 3, name="conv1", **plain, **options)
-    x = conv_bn_act(x, STANDARD_WIDTHS[0], 7, strides=2, name="conv1", **plain, **options)
+    # Pad 3 on each side, then a "valid" 7x7 convolution (keras.applications' `conv1_pad`):
+    # Keras' "same" would pad 2 before and 3 after, shifting every feature of the network.
+    x = conv_bn_act(
+        x, STANDARD_WIDTHS[0], 7, strides=2, padding="symmetric", name="conv1", **plain, **options
+    )
     # Pad 1 on each side, then a "valid" 3x3 max pool: keras.applications' layout.
     data_format, dtype = options["data_format"], options["dtype"]
     x = c.spatial_pad(x, 3, rank, "pool1_pad", data_format, dtype)
