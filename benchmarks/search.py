@@ -143,7 +143,10 @@ def run_search(
     hypermodel = make_hypermodel(record_rss)
     x, y = data()
     started, cpu = time.perf_counter(), time.thread_time()
-    with contextlib.redirect_stdout(io.StringIO()):  # kfx's trial lines, keras-tuner's tables
+    with (
+        contextlib.redirect_stdout(io.StringIO()),  # kfx's trial lines, keras-tuner's tables
+        timed_clear_session(hypermodel),
+    ):
         if which.startswith("kfx"):
             tuner = search(
                 hypermodel,
@@ -192,6 +195,10 @@ def run_search(
         # The same two on the main thread's CPU clock: what a busy machine does not inflate.
         "overhead_cpu_ms_per_trial": ms * (cpu - hypermodel.cpu["fit"]),
         "tuner_cpu_ms_per_trial": ms * (cpu - hypermodel.cpu["fit"] - hypermodel.cpu["build"]),
+        # Of the tuner's share, Keras' clear_session(): keras-tuner's before every build
+        # (mostly freeing the last trial's traced functions and data pipelines), and kfx's
+        # once when the search starts (a full collection of the process).
+        "clear_session_ms_per_trial": ms * hypermodel.wall["clear_session"],
         # Once a search: from its start to the first trial's build (the tuner, the search
         # space's build, kfx's collection of the whole process) and from the last trial's
         # fit to its end (that trial's bookkeeping, the summary).
@@ -202,6 +209,29 @@ def run_search(
         1000 * (last_trial_end - first_trial_start - hypermodel.wall["fit"]) / trials
     )
     return timings, hypermodel
+
+
+@contextlib.contextmanager
+def timed_clear_session(hypermodel):
+    """Inside the block, ``keras.backend.clear_session`` adds its wall time to
+    ``hypermodel.wall["clear_session"]`` (keras-tuner looks it up at each call)."""
+    import keras
+
+    clear_session = keras.backend.clear_session
+    hypermodel.wall["clear_session"] = 0.0
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return clear_session(*args, **kwargs)
+        finally:
+            hypermodel.wall["clear_session"] += time.perf_counter() - started
+
+    keras.backend.clear_session = timed
+    try:
+        yield
+    finally:
+        keras.backend.clear_session = clear_session
 
 
 def load_average() -> float:
@@ -253,7 +283,8 @@ def overhead(trials: int, rounds: int, epochs: int) -> dict:
             print(
                 f"              once: {timings['before_first_trial_ms']:.0f} ms before the first "
                 f"trial, {timings['after_last_trial_ms']:.0f} ms after the last; between trials "
-                f"{timings['between_ms_per_trial']:.0f} ms a trial (the build included)",
+                f"{timings['between_ms_per_trial']:.0f} ms a trial (the build included); "
+                f"clear_session() {timings['clear_session_ms_per_trial']:.0f} ms a trial",
                 flush=True,
             )
     keys = (
@@ -269,7 +300,12 @@ def overhead(trials: int, rounds: int, epochs: int) -> dict:
     # The split of the fastest round (one search's figures belong together).
     for which, values in runs.items():
         fastest = min(values, key=lambda run: run["overhead_ms_per_trial"])
-        for key in ("before_first_trial_ms", "after_last_trial_ms", "between_ms_per_trial"):
+        for key in (
+            "before_first_trial_ms",
+            "after_last_trial_ms",
+            "between_ms_per_trial",
+            "clear_session_ms_per_trial",
+        ):
             best[which][key] = fastest[key]
     return {"trials": trials, "epochs": epochs, "rounds": runs, "best": best}
 

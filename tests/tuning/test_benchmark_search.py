@@ -1,4 +1,4 @@
-"""benchmarks/search.py's pruning section: its epoch count and its comparison."""
+"""benchmarks/search.py: the overhead split of one search, and the pruning section."""
 
 from __future__ import annotations
 
@@ -49,3 +49,17 @@ def test_searches_are_compared_with_random_search():
     assert not searches["kfx_asha"]["meets_target"]  # 5x fewer epochs, but 2 points below
     assert "meets_target" not in searches["keras_tuner_hyperband"]  # no kfx pruner
     assert "epochs_ratio_vs_random_search" not in searches["keras_tuner_random"]
+
+
+@pytest.mark.parametrize("which", ["kfx", "keras_tuner"])
+def test_a_search_splits_its_overhead(tmp_path, which):
+    import keras
+
+    clear_session = keras.backend.clear_session
+    figures, hypermodel = bench.run_search(which, 2, str(tmp_path))
+    assert keras.backend.clear_session is clear_session  # the timer is gone again
+    # keras-tuner clears the session before each of the 2 trials' builds; kfx once more.
+    assert 0 < figures["clear_session_ms_per_trial"] < figures["tuner_ms_per_trial"]
+    assert figures["tuner_ms_per_trial"] < figures["overhead_ms_per_trial"]
+    assert figures["fit_s"] + figures["build_s"] < figures["wall_s"]
+    assert [what for what, _, _ in hypermodel.events].count("fit") == 2
