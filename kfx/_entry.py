@@ -3,7 +3,8 @@
 ``import kfx`` registers kfx's layers with Keras (so saved models that use them load), and
 that imports Keras: seconds with TensorFlow. ``kfx migrate`` reads and rewrites source
 files and needs none of it (it imports Keras itself when it converts an ``.h5`` model), and
-neither do ``kfx --help`` and ``kfx --version``. So when the process was started as one of
+neither do ``kfx --help``, ``kfx --version`` and a subcommand's help (``kfx tune --help``:
+the subcommands' parsers are standard library only). So when the process was started as one of
 those, with the ``kfx`` command or ``python -m kfx.migrate``, the layers are registered on
 first use instead (``kfx.layers``). Anything else, a user's script above all, gets them at
 ``import kfx`` as before. Standard library only.
@@ -14,6 +15,10 @@ Example:
     >>> keras_free_command(["python", "-X", "importtime", "-m", "kfx.migrate", "a.py"])
     True
     >>> keras_free_command(["/venv/bin/python", "/venv/bin/kfx", "inspect", "m.keras"])
+    False
+    >>> keras_free_command(["/venv/bin/python", "/venv/bin/kfx", "tune", "--help"])
+    True
+    >>> keras_free_command(["/venv/bin/python", "/venv/bin/kfx", "tune", "search.py", "--help"])
     False
     >>> keras_free_command(["python", "train.py", "-m", "kfx.migrate"])
     False
@@ -27,6 +32,8 @@ from pathlib import PurePath
 
 #: Subcommands of ``kfx`` (and top-level options) that run without Keras.
 KERAS_FREE = ("migrate", "-h", "--help", "--version")
+#: Options that, right after any subcommand, print its help and exit.
+HELP = ("-h", "--help")
 #: ``python -m`` modules that run without Keras.
 KERAS_FREE_MODULES = ("kfx.migrate",)
 #: Names of the ``kfx`` console script (pip's wrappers on POSIX and Windows).
@@ -37,8 +44,11 @@ _WITH_VALUE = ("-X", "-W", "--check-hash-based-pycs")
 
 def keras_free_command(argv: Sequence[str] | None = None) -> bool:
     """Whether the interpreter's command line (`argv`, default ``sys.orig_argv``) runs a
-    kfx command that needs no Keras: ``kfx migrate ...``, ``kfx --help``, ``kfx --version``
-    or ``python -m kfx.migrate ...``."""
+    kfx command that needs no Keras: ``kfx migrate ...``, ``kfx --help``, ``kfx --version``,
+    ``kfx SUBCOMMAND --help`` or ``python -m kfx.migrate ...``.
+
+    Only a help option right after the subcommand counts: later, it may be an argument of
+    the script that ``kfx tune SCRIPT ...`` runs."""
     argv = list(sys.orig_argv if argv is None else argv)
     index = 1
     while index < len(argv):
@@ -58,4 +68,6 @@ def keras_free_command(argv: Sequence[str] | None = None) -> bool:
 
 
 def _free_arguments(arguments: Sequence[str]) -> bool:
-    return bool(arguments) and arguments[0] in KERAS_FREE
+    if not arguments:
+        return False
+    return arguments[0] in KERAS_FREE or (len(arguments) > 1 and arguments[1] in HELP)

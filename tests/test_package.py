@@ -243,15 +243,19 @@ def _imported(command: list[str], cwd) -> tuple[set[str], str]:
     return {line.strip().split(".")[0] for line in lines}, proc.stdout
 
 
-def test_kfx_migrate_starts_without_keras_and_scripts_get_the_layers(tmp_path):
-    """`kfx migrate` and `python -m kfx.migrate` never import Keras (seconds with
-    TensorFlow); a script's `import kfx` still registers every kfx layer."""
+def test_keras_free_commands_start_without_keras_and_scripts_get_the_layers(tmp_path):
+    """`kfx migrate`, `python -m kfx.migrate` and a subcommand's `--help` never import Keras
+    (seconds with TensorFlow); a script's `import kfx` still registers every kfx layer."""
     (tmp_path / "train.py").write_text("import keras\nopt = keras.optimizers.Adam(lr=0.1)\n")
     command = str(pathlib.Path(sys.executable).parent / "kfx")
     for args in (["-m", "kfx.migrate", "train.py"], [command, "migrate", "train.py"]):
         imported, _ = _imported(args, tmp_path)
         assert "kfx" in imported and "libcst" in imported
         assert not imported & {"keras", "tensorflow", "jax"}, args
+    for subcommand in ("tune", "train", "inspect", "demo"):  # their help needs no Keras either
+        imported, out = _imported([command, subcommand, "--help"], tmp_path)
+        assert f"usage: kfx {subcommand}" in out
+        assert not imported & {"keras", "tensorflow", "jax"}, subcommand
     script = "import kfx, keras; print(keras.saving.get_registered_object('kfx>GeMPooling2D'))"
     imported, out = _imported(["-c", script], tmp_path)
     assert {"keras", "kfx"} <= imported
