@@ -30,10 +30,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import PurePath
 
-#: Subcommands of ``kfx`` (and top-level options) that run without Keras.
-KERAS_FREE = ("migrate", "-h", "--help", "--version")
-#: Options that, right after any subcommand, print its help and exit.
+#: Options that print a help and exit (after ``kfx`` or right after any subcommand).
 HELP = ("-h", "--help")
+#: Subcommands of ``kfx`` (and top-level options) that run without Keras.
+KERAS_FREE = ("migrate", *HELP, "--version")
 #: ``python -m`` modules that run without Keras.
 KERAS_FREE_MODULES = ("kfx.migrate",)
 #: Names of the ``kfx`` console script (pip's wrappers on POSIX and Windows).
