@@ -48,6 +48,7 @@ from kfx.tuning import (
     _env,
     _epochs,
     _heartbeat,
+    _kernel_cache,
     _memory,
     _patches,
     _single_replica,
@@ -94,7 +95,8 @@ class TunerMixin:
         **kwargs,
     ):
         _prepare_project(kwargs, _env.role())
-        super().__init__(*args, **kwargs)
+        with _memory.kept_young():  # the search space's build, freed when the search starts
+            super().__init__(*args, **kwargs)
         self._kfx_setup(
             log_dir=log_dir,
             idle_backoff=idle_backoff,
@@ -172,23 +174,29 @@ class TunerMixin:
         is renewed right at the build, after keras-tuner's own ``clear_session()`` and
         collection (:class:`kfx.tuning._memory.FrozenGC`). On TensorFlow the trial's
         optimizer then skips the all-reduce of its one replica, which would keep the
-        trial's train-step graph alive for good (:mod:`kfx.tuning._single_replica`).
+        trial's train-step graph alive for good (:mod:`kfx.tuning._single_replica`), and
+        TensorFlow's eager kernels are kept from one trial's build to the next, within a
+        bound (:mod:`kfx.tuning._kernel_cache`).
         """
         with (
             _memory.FrozenGC() as frozen,
-            self._kfx_wrapped_build(frozen),
+            _kernel_cache.KernelCache() as kernels,
+            self._kfx_wrapped_build(frozen, kernels),
             warnings.catch_warnings(),
         ):
             # Reporting every epoch (pruning) is keras-tuner's "deprecated" way of reporting.
             warnings.filterwarnings("ignore", "The use case of calling", DeprecationWarning)
             super().search(*fit_args, **fit_kwargs)
 
-    def _kfx_wrapped_build(self, frozen: _memory.FrozenGC):
+    def _kfx_wrapped_build(self, frozen: _memory.FrozenGC, kernels: _kernel_cache.KernelCache):
         if self.hypermodel is None:  # a tuner whose run_trial builds its own models
             return contextlib.nullcontext()
-        return _patches.wrapped_build(
-            self.hypermodel, before=frozen.renew, after=_single_replica.skip_all_reduce
-        )
+
+        def built(model) -> None:
+            _single_replica.skip_all_reduce(model)
+            kernels.note(model)
+
+        return _patches.wrapped_build(self.hypermodel, before=frozen.renew, after=built)
 
     def _kfx_watch_oracle(self, *, report: bool) -> threading.Event:
         """Watch the oracle's trials (:func:`kfx.tuning._patches.watch_oracle`).
