@@ -93,11 +93,16 @@ class KernelCache:
 
 
 def _eager_context():
-    """TensorFlow's eager context, or None on the other backends."""
+    """TensorFlow's eager context, or None on the other backends (and on a TensorFlow
+    without that module: the cache is then cleared as Keras clears it)."""
     if keras.backend.backend() != "tensorflow":
         return None
-    from tensorflow.python.eager import context
-
+    # TensorFlow's only handle on it is internal: kfx's one TensorFlow-internal import
+    # (tests/test_package.py names it).
+    try:
+        from tensorflow.python.eager import context
+    except ImportError:
+        return None
     return context.context()
 
 
