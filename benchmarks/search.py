@@ -199,10 +199,11 @@ def run_search(
         "tuner_cpu_ms_per_trial": ms * (cpu - hypermodel.cpu["fit"] - hypermodel.cpu["build"]),
         # Of the tuner's share, Keras' clear_session(): keras-tuner's before every build
         # (mostly freeing the last trial's traced functions and data pipelines), and kfx's
-        # once when the search starts (a full collection of the process).
+        # once when the search starts and once when it ends (its entry collection is
+        # timed with the rest, not here).
         "clear_session_ms_per_trial": ms * hypermodel.wall["clear_session"],
         # Once a search: from its start to the first trial's build (the tuner, the search
-        # space's build, kfx's collection of the whole process) and from the last trial's
+        # space's build, kfx's entry collection) and from the last trial's
         # fit to its end (that trial's bookkeeping, the summary).
         "before_first_trial_ms": 1000 * (first_trial_start - started),
         "after_last_trial_ms": 1000 * (ended - last_trial_end),

@@ -56,6 +56,7 @@ class KernelCache:
         self.active = False
         self.emptied = 0
         self._context: Any = None
+        self._empty: Any = None  # the context's own clear_kernel_cache
         self._seen: set[tuple] = set()
 
     def __enter__(self) -> KernelCache:
